@@ -9,7 +9,7 @@ export interface TokenEntry {
   policies: string[];
   meta: Record<string, string> | null;
   displayName: string;
-  /** 0 = unlimited */
+  /** remaining uses; 0 = unlimited; -1 = last use taken (already revoked, the current request may finish) */
   numUses: number;
   /** unix seconds */
   creationTime: number;
@@ -24,6 +24,10 @@ export interface TokenEntry {
   path: string;
   /** accessor of the parent token, '' for root-created orphans */
   parent: string;
+  /** keyed hash of the parent token (absent for orphans): indexes the tree for revocation */
+  parentHash?: string;
+  /** unix seconds of the last renewal, when renewed */
+  lastRenewalTime?: number;
 }
 
 /** The compiled ACL of a set of policies. */
