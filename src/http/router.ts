@@ -5,6 +5,7 @@
  * (field-coercion.ts) and wraps the result in Vault's envelope.
  */
 import type { Acl, Capability, TokenEntry } from '../auth/auth-types.js';
+import type { MountEntry } from '../kv/kv-types.js';
 import type { FieldSpec } from './field-coercion.js';
 
 /** Vault's logical operations. POST and PUT are both `write`. */
@@ -28,6 +29,8 @@ export interface RequestContext {
   clientToken: string | undefined;
   acl: Acl | undefined;
   remoteAddress: string;
+  /** the mount a mounted-backend route was resolved under */
+  mount?: MountEntry;
 }
 
 export interface RouteResult {
@@ -128,7 +131,11 @@ function matchSegs(segs: string[], parts: string[]): Record<string, string> | un
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i]!;
     if (s.startsWith(':') && (s.endsWith('+') || s.endsWith('*'))) {
-      const rest = parts.slice(i).join('/');
+      // A rest capture may be followed by literal suffix segments (`:path+/tune`).
+      const suffix = segs.slice(i + 1);
+      const end = parts.length - suffix.length;
+      if (end < i || suffix.some((x, j) => parts[end + j] !== x)) return undefined;
+      const rest = parts.slice(i, end).join('/');
       if (s.endsWith('+') && rest === '') return undefined;
       params[s.slice(1, -1)] = rest;
       return params;

@@ -1,0 +1,298 @@
+/**
+ * The Fastify app: one catch-all `/v1/*` route that turns an HTTP request
+ * into a logical request (operation, path, data), authenticates it, checks
+ * the ACL, coerces fields and wraps the result in Vault's envelope.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type RequestListener } from 'node:http';
+import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Acl, TokenEntry } from '../auth/auth-types.js';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, PermissionDeniedError, UnavailableError, UnsupportedMediaTypeError, VaultError } from '../errors.js';
+import type { MountEntry } from '../kv/kv-types.js';
+import { coerceFields, isPlainObject, toBool } from './field-coercion.js';
+import { toErrorAnswer } from './http-errors.js';
+import { RewritingSocket } from './list-method.js';
+import { capabilityFor, type Operation, type RequestContext, type RouteMatch, type RouteResult, type RouteTable } from './router.js';
+
+/** What the HTTP layer needs from the server core. */
+export interface ApiBackend {
+  initialized(): boolean;
+  /** sys/* and auth/* routes */
+  readonly systemRoutes: RouteTable;
+  /** the mounted backend's route table for a request path */
+  resolveMount(path: string): { mount: MountEntry; routes: RouteTable; rest: string } | undefined;
+  lookupToken(raw: string): Promise<TokenEntry | undefined>;
+  /** counts one use of a token (num_uses) */
+  useToken(entry: TokenEntry): Promise<void>;
+  aclFor(entry: TokenEntry): Promise<Acl>;
+  /** observes every finished request (audit log, metrics); must not throw */
+  onRequest?(info: RequestInfo): void;
+}
+
+export interface RequestInfo {
+  op: Operation;
+  path: string;
+  status: number;
+  token: TokenEntry | undefined;
+  clientToken: string | undefined;
+  remoteAddress: string;
+  data: Record<string, unknown>;
+  response: unknown;
+  error?: string;
+  mount?: MountEntry;
+  durationMs: number;
+}
+
+export interface AppOptions {
+  backend: ApiBackend;
+  logger: Logger;
+  /** bytes; default 32 MiB */
+  maxRequestSize?: number;
+}
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const bodyLimit = opts.maxRequestSize ?? 32 * 1024 * 1024;
+  // The HTTP server never listens itself: listen() below feeds it connections
+  // through the LIST-method rewriter.
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    serverFactory: (handler: RequestListener) => createHttpServer(handler),
+    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 8192 },
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, _req, reply) => {
+    const a = toErrorAnswer(err);
+    if (a.status >= 500) opts.logger.error({ code: (err as { code?: string }).code, name: (err as Error).name }, 'request failed');
+    void sendJson(reply, a.status, a.body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void sendJson(reply, 404, { errors: [`no handler for route "${req.url.split('?')[0]}". route entry not found.`] });
+  });
+
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: '/v1/*',
+    handler: (req, reply) => handle(opts, req, reply),
+  });
+  return app;
+}
+
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json').header('cache-control', 'no-store').send(Buffer.from(JSON.stringify(body) + '\n'));
+}
+
+function operationOf(req: FastifyRequest, query: Record<string, string>): Operation {
+  switch (req.method) {
+    case 'GET':
+    case 'HEAD':
+      if (query.list !== undefined) {
+        let isList = false;
+        try {
+          isList = toBool('list', query.list);
+        } catch {
+          throw new BadRequestError('invalid value for "list" query parameter');
+        }
+        if (isList) return 'list';
+      }
+      return 'read';
+    case 'POST':
+    case 'PUT':
+      return 'write';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+    default:
+      throw new MethodNotAllowedError();
+  }
+}
+
+function parseBody(req: FastifyRequest, op: Operation): Record<string, unknown> {
+  const buf = req.body as Buffer | undefined;
+  if (op === 'patch') {
+    const ct = String(req.headers['content-type'] ?? '');
+    if (ct.split(';')[0]!.trim().toLowerCase() !== 'application/merge-patch+json') {
+      throw new UnsupportedMediaTypeError(`PATCH requires Content-Type of application/merge-patch+json, provided ${ct}`);
+    }
+  }
+  if (!buf || buf.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buf.toString('utf8'));
+  } catch {
+    // Never echo the input: it may hold a secret.
+    throw new BadRequestError('failed to parse JSON input: invalid JSON');
+  }
+  if (parsed === null) return {};
+  if (!isPlainObject(parsed)) throw new BadRequestError('failed to parse JSON input: expected a JSON object');
+  return parsed;
+}
+
+function clientTokenOf(req: FastifyRequest): string | undefined {
+  const t = req.headers['x-vault-token'];
+  if (typeof t === 'string' && t !== '') return t;
+  const a = req.headers.authorization;
+  if (typeof a === 'string' && /^Bearer\s+/i.test(a)) return a.replace(/^Bearer\s+/i, '').trim() || undefined;
+  return undefined;
+}
+
+async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const started = performance.now();
+  const { backend } = opts;
+  const url = req.url;
+  const qi = url.indexOf('?');
+  let path = decodeURIComponent((qi === -1 ? url : url.slice(0, qi)).slice('/v1/'.length));
+  const query: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(qi === -1 ? '' : url.slice(qi + 1))) query[k] = v;
+  const clientToken = clientTokenOf(req);
+  let op: Operation = 'read';
+  let token: TokenEntry | undefined;
+  let data: Record<string, unknown> = {};
+  let mount: MountEntry | undefined;
+  const finish = (status: number, body: unknown, error?: string): FastifyReply => {
+    backend.onRequest?.({
+      op,
+      path,
+      status,
+      token,
+      clientToken,
+      remoteAddress: req.ip,
+      data,
+      response: body,
+      error,
+      mount,
+      durationMs: performance.now() - started,
+    });
+    if (status === 204) return reply.code(204).header('cache-control', 'no-store').send();
+    return sendJson(reply, status, body);
+  };
+  try {
+    op = operationOf(req, query);
+    if (op === 'list' && !path.endsWith('/')) path += '/';
+    let match: RouteMatch | undefined = backend.systemRoutes.match(path);
+    let mountType = 'system';
+    if (!match) {
+      if (!backend.initialized()) throw new UnavailableError('Vault is not initialized');
+      const resolved = backend.resolveMount(path);
+      if (!resolved) throw new NotFoundError(`no handler for route "${path}"`);
+      mount = resolved.mount;
+      mountType = resolved.mount.type;
+      match = resolved.routes.match(resolved.rest);
+      if (!match) throw new VaultErrorNoRoute(path);
+    } else if (path.startsWith('auth/token/')) mountType = 'token';
+    const def = match.def;
+    if (!backend.initialized() && !def.allowUninitialised) throw new UnavailableError('Vault is not initialized');
+    const handler = def.handlers[op];
+    if (!handler) throw new MethodNotAllowedError();
+
+    const raw = op === 'write' || op === 'patch' ? parseBody(req, op) : Object.fromEntries(Object.entries(query).filter(([k]) => k !== 'list'));
+    const warnings: string[] = [];
+    if (def.fields) {
+      const c = coerceFields(raw, def.fields);
+      data = c.data;
+      if (c.unknown.length) warnings.push(`Endpoint ignored these unrecognized parameters: [${c.unknown.join(' ')}]`);
+    } else data = raw;
+
+    const ctx: RequestContext = {
+      op,
+      path,
+      params: match.params,
+      data,
+      raw,
+      query,
+      headers: req.headers,
+      token: undefined,
+      clientToken,
+      acl: undefined,
+      remoteAddress: req.ip,
+      mount,
+    };
+    if (!def.unauthenticated) {
+      if (!clientToken) throw new PermissionDeniedError();
+      token = await backend.lookupToken(clientToken);
+      if (!token) throw new PermissionDeniedError('permission denied');
+      ctx.token = token;
+      ctx.acl = await backend.aclFor(token);
+      if (def.authorize) await def.authorize(ctx);
+      else {
+        const exists = op === 'write' && def.exists ? await def.exists(ctx) : undefined;
+        const caps = def.capability?.[op] ?? capabilityFor(op, exists);
+        if (!caps.some((c) => ctx.acl!.allows(path, c))) throw new PermissionDeniedError();
+      }
+      await backend.useToken(token);
+    }
+    const result: RouteResult | undefined = await handler(ctx);
+    if (result === undefined) return finish(204, undefined);
+    if (result.rawBody !== undefined) return finish(result.status ?? 200, result.rawBody);
+    const body: Record<string, unknown> = {
+      request_id: randomUUID(),
+      lease_id: '',
+      renewable: false,
+      lease_duration: 0,
+      data: result.data ?? null,
+      wrap_info: null,
+      warnings: [...warnings, ...(result.warnings ?? [])].length ? [...warnings, ...(result.warnings ?? [])] : null,
+      auth: result.auth ?? null,
+      mount_type: result.mountType ?? mountType,
+    };
+    if (result.hoistData && isPlainObject(result.data)) Object.assign(body, result.data, { data: result.data });
+    return finish(result.status ?? 200, body);
+  } catch (err) {
+    const a = toErrorAnswer(err);
+    if (a.status >= 500 && !(err instanceof UnavailableError)) {
+      opts.logger.error({ err: { name: (err as Error)?.name, code: (err as { code?: string })?.code, message: (err as Error)?.message }, path }, 'request failed');
+    }
+    return finish(a.status, a.body, a.body.errors.join('; ') || String(a.status));
+  }
+}
+
+/** Vault answers a path no backend route handles with a 404 `unsupported path`. */
+class VaultErrorNoRoute extends VaultError {
+  constructor(_path: string) {
+    super(404, 'unsupported_path', 'unsupported path', ['1 error occurred:\n\t* unsupported path\n\n']);
+  }
+}
+
+export interface Listening {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on host:port (TLS when cert/key given) and feeds connections to the app. */
+export async function listen(app: FastifyInstance, host: string, port: number, tls?: { key: Buffer; cert: Buffer }): Promise<Listening> {
+  await app.ready();
+  const sockets = new Set<RewritingSocket>();
+  const accept = (sock: Socket) => {
+    const wrapped = new RewritingSocket(sock);
+    sockets.add(wrapped);
+    wrapped.on('close', () => sockets.delete(wrapped));
+    app.server.emit('connection', wrapped);
+  };
+  const outer: NetServer = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, accept) : createTcpServer(accept);
+  await new Promise<void>((resolve, reject) => {
+    outer.once('error', reject);
+    outer.listen(port, host, () => {
+      outer.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = outer.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const h = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `${tls ? 'https' : 'http'}://${h}:${actualPort}`,
+    async close() {
+      await new Promise<void>((resolve) => {
+        outer.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      await app.close();
+    },
+  };
+}

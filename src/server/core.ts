@@ -1,0 +1,166 @@
+/**
+ * The server core: owns the physical store and the seal, knows whether the
+ * store is initialised, and once it is, builds the domain services (mounts,
+ * KV, auth, sync) and the route tables the HTTP layer dispatches to.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Acl, TokenEntry } from '../auth/auth-types.js';
+import { createAuth, type Auth } from '../auth/index.js';
+import { UnavailableError } from '../errors.js';
+import type { ApiBackend, RequestInfo } from '../http/app.js';
+
+
+import { kvV1Routes, kvV2Routes } from '../http/routes/kv-routes.js';
+import { sysCoreRoutes } from '../http/routes/sys-core-routes.js';
+import { RouteTable } from '../http/router.js';
+import { KvEngine } from '../kv/kv-engine.js';
+import { isKvV2, type MountEntry } from '../kv/kv-types.js';
+import { KvV1Engine } from '../kv/kv-v1.js';
+import { MountTable } from '../kv/mount-table.js';
+import { Barrier, KEYRING_KEY, SecureStore } from '../storage/barrier.js';
+import type { PhysicalStore } from '../storage/store.js';
+import { type Clock, systemClock } from '../util/clock.js';
+
+export interface CoreOptions {
+  physical: PhysicalStore;
+  sealKey: Buffer;
+  /** `static` (key file/env) or `dev` (ephemeral) */
+  sealType: string;
+  storageType: string;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** Everything that exists once the store is initialised and unsealed. */
+export interface Services {
+  store: SecureStore;
+  mounts: MountTable;
+  kv: KvEngine;
+  kv1: KvV1Engine;
+  auth: Auth;
+}
+
+export class Core implements ApiBackend {
+  readonly systemRoutes = new RouteTable();
+  private services: Services | undefined;
+  private kvRoutes = new RouteTable();
+  private kv1Routes = new RouteTable();
+  private readonly clock: Clock;
+  /** observers of finished requests (audit, metrics) */
+  readonly requestObservers: Array<(info: RequestInfo) => void> = [];
+  /** hooks that build further services once unsealed (the sync engine) */
+  private readonly serviceHooks: Array<(svc: Services) => Promise<void>> = [];
+
+  private constructor(private readonly opts: CoreOptions) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Opens the core; unseals at once when the store holds a keyring. */
+  static async open(opts: CoreOptions): Promise<Core> {
+    const core = new Core(opts);
+    core.buildSystemRoutes();
+    const wrapped = await opts.physical.read((tx) => tx.get(KEYRING_KEY));
+    if (wrapped) await core.unseal(Barrier.open(opts.sealKey, wrapped));
+    return core;
+  }
+
+  private buildSystemRoutes(): void {
+    this.systemRoutes.add(
+      ...sysCoreRoutes({
+        initialized: () => this.initialized(),
+        initialize: () => this.initialize(),
+        sealType: this.opts.sealType,
+        storageType: this.opts.storageType,
+        mounts: () => this.svc().mounts,
+        clusterName: 'secrets-sync',
+        clusterId: randomUUID(),
+      }),
+    );
+    const lazyAuth = (): Auth => this.svc().auth;
+    void lazyAuth;
+  }
+
+  /** Adds routes (sync API, audit, events) to the system table. */
+  addSystemRoutes(routes: Parameters<RouteTable['add']>): void {
+    this.systemRoutes.add(...routes);
+  }
+
+  /** Registers a service builder; runs now if already unsealed. */
+  async withServices(hook: (svc: Services) => Promise<void>): Promise<void> {
+    this.serviceHooks.push(hook);
+    if (this.services) await hook(this.services);
+  }
+
+  initialized(): boolean {
+    return this.services !== undefined;
+  }
+
+  svc(): Services {
+    if (!this.services) throw new UnavailableError('Vault is not initialized');
+    return this.services;
+  }
+
+  /** sys/init: create the keyring and the root token (returned once). */
+  async initialize(rootTokenId?: string): Promise<{ rootToken: string }> {
+    if (this.services) throw new Error('already initialized');
+    const { barrier, wrapped } = Barrier.create(this.opts.sealKey);
+    await this.opts.physical.transaction(async (tx) => {
+      if (await tx.get(KEYRING_KEY)) throw new Error('already initialized');
+      await tx.put(KEYRING_KEY, wrapped);
+    });
+    await this.unseal(barrier);
+    const rootToken = (await this.svc().auth.tokens.createRoot(rootTokenId)).token;
+    return { rootToken };
+  }
+
+  private async unseal(barrier: Barrier): Promise<void> {
+    const store = new SecureStore(this.opts.physical, barrier);
+    const mounts = new MountTable(store, this.clock);
+    await mounts.load();
+    const kv = new KvEngine(store, this.clock);
+    const svc: Services = {
+      store,
+      mounts,
+      kv,
+      kv1: new KvV1Engine(store),
+      auth: createAuth(store, { now: () => this.clock.nowMs() }),
+    };
+    this.kvRoutes = new RouteTable().add(...kvV2Routes(kv));
+    this.kv1Routes = new RouteTable().add(...kvV1Routes(svc.kv1));
+    this.services = svc;
+    for (const hook of this.serviceHooks) await hook(svc);
+  }
+
+  resolveMount(path: string): { mount: MountEntry; routes: RouteTable; rest: string } | undefined {
+    const r = this.services?.mounts.resolve(path);
+    if (!r) return undefined;
+    return { ...r, routes: isKvV2(r.mount) ? this.kvRoutes : this.kv1Routes };
+  }
+
+  lookupToken(raw: string): Promise<TokenEntry | undefined> {
+    return this.svc().auth.tokens.lookup(raw);
+  }
+
+  async useToken(entry: TokenEntry): Promise<void> {
+    await this.svc().auth.tokens.use(entry);
+  }
+
+  aclFor(entry: TokenEntry): Promise<Acl> {
+    return this.svc().auth.policies.aclFor(entry.policies);
+  }
+
+  onRequest(info: RequestInfo): void {
+    for (const o of this.requestObservers) {
+      try {
+        o(info);
+      } catch (err) {
+        this.opts.logger.error({ err: (err as Error).name }, 'request observer failed');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.opts.physical.close();
+  }
+}

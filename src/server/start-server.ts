@@ -1,0 +1,94 @@
+/**
+ * Builds and starts a whole server (storage, core, HTTP listener) from a
+ * validated config or dev-mode options. Used by `secrets-sync server` and by
+ * tests that want a real server over HTTP in-process.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/server-config.js';
+import { buildApp, listen as listenApp } from '../http/app.js';
+import { createLogger } from '../observability/logger.js';
+import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
+import type { PhysicalStore } from '../storage/store.js';
+import { Core } from './core.js';
+
+export interface StartOptions {
+  /** dev mode: in-memory, initialised at once, `secret/` mounted */
+  dev?: { rootTokenId?: string };
+  /** a validated server config (ignored in dev mode except for sync/log settings) */
+  config?: ServerConfig;
+  /** HOST:PORT parts; port 0 picks a free port */
+  listen?: { host: string; port: number };
+  logger?: Logger;
+}
+
+export interface ServerHandle {
+  url: string;
+  core: Core;
+  app: FastifyInstance;
+  /** dev mode only */
+  rootToken?: string;
+  close(): Promise<void>;
+}
+
+function openPhysical(config: ServerConfig | undefined, dev: boolean): { physical: PhysicalStore; storageType: string } {
+  if (dev || !config || config.storage.type === 'inmem') return { physical: new SqliteStore({ path: ':memory:' }), storageType: 'inmem' };
+  if (config.storage.type === 'sqlite') {
+    return {
+      physical: new SqliteStore({ path: config.storage.path, synchronous: config.storage.synchronous === 'full' ? 'FULL' : 'NORMAL' }),
+      storageType: 'sqlite',
+    };
+  }
+  throw new Error('config: storage "postgresql" is not supported yet; use storage "sqlite"');
+}
+
+export async function startServer(opts: StartOptions): Promise<ServerHandle> {
+  const config = opts.config;
+  const dev = opts.dev !== undefined;
+  const logger = opts.logger ?? createLogger(config?.logLevel ?? 'info');
+  const { physical, storageType } = openPhysical(config, dev);
+  let core: Core;
+  try {
+    core = await Core.open({
+      physical,
+      sealKey: dev ? randomBytes(32) : config!.sealKey,
+      sealType: dev ? 'shamir' : 'static',
+      storageType,
+      logger,
+    });
+  } catch (err) {
+    await physical.close();
+    throw err;
+  }
+  let rootToken: string | undefined;
+  if (dev) {
+    rootToken = (await core.initialize(opts.dev!.rootTokenId)).rootToken;
+    await core.svc().mounts.enable('secret', { type: 'kv-v2', description: 'key/value secret storage' });
+  }
+  const tcp = config?.listener.tcp;
+  const https = tcp && !tcp.tlsDisable ? { cert: readFileSync(tcp.tlsCertFile!), key: readFileSync(tcp.tlsKeyFile!) } : undefined;
+  const app = buildApp({ backend: core, logger, maxRequestSize: tcp?.maxRequestSize });
+  const where = opts.listen ?? (tcp ? { host: tcp.host, port: tcp.port } : { host: '127.0.0.1', port: 8200 });
+  let listening;
+  try {
+    listening = await listenApp(app, where.host, where.port, https);
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
+  const url = listening.url;
+  logger.info({ url, storage: physical.description, initialized: core.initialized() }, 'server listening');
+  return {
+    url,
+    core,
+    app,
+    rootToken,
+    async close() {
+      await listening.close();
+      await core.close();
+      logger.flush?.();
+    },
+  };
+}
