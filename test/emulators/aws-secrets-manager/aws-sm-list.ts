@@ -2,7 +2,8 @@
  * ListSecrets / BatchGetSecretValue filtering and pagination. Filter semantics
  * follow the API reference: name, tag-key and tag-value are case-sensitive
  * prefix matches, description and all are case-insensitive word-prefix
- * matches; a value starting with `!` negates; values of one filter are ORed,
+ * matches; a value starting with `!` negates (see filterMatches); values of one
+ * filter are ORed,
  * filters are ANDed.
  */
 import { AwsError, smError, validationError } from './aws-errors.js';
@@ -86,13 +87,12 @@ function attributeValues(s: StoredSecret, key: string): string[] {
 function filterMatches(s: StoredSecret, f: Filter): boolean {
   const key = f.Key!;
   const values = attributeValues(s, key);
-  const test = (pattern: string): boolean =>
-    key === 'all' || key === 'description' ? wordMatch(pattern, values) : prefixMatch(pattern, values, true);
-  const positives = f.Values!.filter((v) => !v.startsWith('!'));
-  const negatives = f.Values!.filter((v) => v.startsWith('!')).map((v) => v.slice(1));
-  if (negatives.some((n) => test(n))) return false;
-  if (positives.length === 0) return true;
-  return positives.some((p) => test(p));
+  const test = (pattern: string, value: string): boolean =>
+    key === 'all' || key === 'description' ? wordMatch(pattern, [value]) : prefixMatch(pattern, [value], true);
+  // As observed on AWS (and mirrored by moto): a negated value matches when some
+  // attribute value does not start with it; a secret without such attributes
+  // (e.g. no tags) matches neither form.
+  return f.Values!.some((v) => (v.startsWith('!') ? values.some((x) => !test(v.slice(1), x)) : values.some((x) => test(v, x))));
 }
 
 export function matchesAll(s: StoredSecret, filters: Filter[]): boolean {
