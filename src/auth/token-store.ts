@@ -232,8 +232,10 @@ export class TokenStore {
       const idx = await tx.getJson<{ hash: string }>(this.accessorKey(accessor));
       return idx ? tx.getJson<TokenEntry>(ID + idx.hash) : undefined;
     });
-    if (!entry || entry.accessor.length !== accessor.length) return undefined;
-    if (!timingSafeEqual(Buffer.from(entry.accessor), Buffer.from(accessor))) return undefined;
+    if (!entry) return undefined;
+    const a = Buffer.from(entry.accessor);
+    const b = Buffer.from(accessor);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
     return this.checkExpiry(entry);
   }
 
