@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AwsError, MSG, xmlEscape } from './aws-errors.js';
-import { type PolicyDocument, assertPolicy } from './aws-iam-policy.js';
+import { ALLOW_ALL, type PolicyDocument, assertPolicy } from './aws-iam-policy.js';
 import { randomAlnum } from './aws-sm-store.js';
 
 export interface CredentialConfig {
@@ -77,7 +77,7 @@ export class IdentityStore {
     this.users.set(c.accessKeyId, {
       secret: c.secretAccessKey,
       userName: c.userName ?? 'emulator-user',
-      policy: c.policy,
+      policy: c.policy ?? ALLOW_ALL,
       userId: `AIDA${randomAlnum(17, UPPER_DIGITS)}`,
     });
   }
