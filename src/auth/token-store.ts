@@ -105,10 +105,14 @@ export class TokenStore {
     return ACCESSOR + this.store.barrier.hmac('accessor', accessor);
   }
 
-  /** Remaining lifetime in whole seconds; 0 for a non-expiring token. */
+  /**
+   * Remaining lifetime in whole seconds; 0 for a non-expiring token. Rounded
+   * up: a live token must never report 0, which clients read as "no expiry"
+   * (a 1s token created a millisecond ago would otherwise show lease_duration 0).
+   */
   ttlOf(entry: TokenEntry): number {
     if (entry.expireTime === null) return 0;
-    return Math.max(0, Math.floor((entry.expireTime - this.now()) / 1000));
+    return Math.max(0, Math.ceil((entry.expireTime - this.now()) / 1000));
   }
 
   /** A root token (policies ["root"], no TTL, orphan): init and dev mode. With an id that exists, returns it. */
