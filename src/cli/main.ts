@@ -12,7 +12,8 @@ import { Ctx } from './cli-context.js';
 import { DataParseError } from './cli-data.js';
 import { GENERIC_FLAGS, deleteCmd, listCmd, patchCmd, readCmd, writeCmd } from './cli-generic.js';
 import { type MainOptions, Ui, defaultIo } from './cli-io.js';
-import { KV_FLAGS, kvDelete, kvDestroy, kvGet, kvList, kvMetadataDelete, kvMetadataGet, kvMetadataPatch, kvMetadataPut, kvPatch, kvPut, kvUndelete } from './cli-kv.js';
+import { KV_FLAGS, kvDelete, kvDestroy, kvGet, kvList, kvPatch, kvPut, kvUndelete } from './cli-kv.js';
+import { kvMetadataDelete, kvMetadataGet, kvMetadataPatch, kvMetadataPut } from './cli-kv-metadata.js';
 import { SYNC_FLAGS, syncStatus } from './cli-sync.js';
 import { SYSTEM_FLAGS, loginCmd, operatorInit, serverCmd, statusCmd } from './cli-system.js';
 
