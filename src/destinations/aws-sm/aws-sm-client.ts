@@ -102,6 +102,8 @@ export class AwsSmClient implements DestinationClient {
       httpsAgent,
       connectionTimeout: this.tuning.connectionTimeoutMs,
       requestTimeout: this.tuning.requestTimeoutMs,
+      // without it smithy only logs a warning when requestTimeout passes
+      throwOnRequestTimeout: true,
     });
     const region = effectiveRegion(cfg, env);
     const endpoints = effectiveEndpoints(cfg, env);
