@@ -134,15 +134,17 @@ describe('SigV4 verification', () => {
     expect(u.message).toBe('The security token included in the request is invalid.');
 
     const tamper = smClient(emu.url);
+    type Args = { request: { body?: unknown; headers: Record<string, string> } };
+    // Rewrites the body after it was signed, keeping Content-Length right.
+    const rewrite = (next: (a: Args) => Promise<unknown>) => async (args: Args) => {
+      const b = args.request.body;
+      const evil = (typeof b === 'string' ? b : Buffer.from(b as Uint8Array).toString('utf8')).replace('vault/good', 'vault/evil');
+      args.request.body = evil;
+      args.request.headers['content-length'] = String(Buffer.byteLength(evil));
+      return next(args);
+    };
     tamper.middlewareStack.addRelativeTo(
-      (next: (a: { request: { body?: unknown; headers: Record<string, string> } }) => Promise<unknown>) =>
-        async (args: { request: { body?: unknown; headers: Record<string, string> } }) => {
-        const b = args.request.body;
-        const evil = (typeof b === 'string' ? b : Buffer.from(b as Uint8Array).toString('utf8')).replace('vault/good', 'vault/evil');
-        args.request.body = evil;
-        args.request.headers['content-length'] = String(Buffer.byteLength(evil));
-        return next(args);
-      },
+      rewrite as unknown as Parameters<typeof tamper.middlewareStack.addRelativeTo>[0],
       { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'tamper' },
     );
     const t = await sdkError(tamper.send(new CreateSecretCommand({ Name: 'vault/good', SecretString: 'x' })));

@@ -56,7 +56,9 @@ describe('STS AssumeRole through @aws-sdk/client-sts', () => {
     expect(denied.message).toMatch(
       /^User: arn:aws:sts::123456789012:assumed-role\/secrets-sync\/sync-1 is not authorized to perform: secretsmanager:CreateSecret on resource: arn:aws:secretsmanager:us-east-1:123456789012:secret:vault\/other-\w{6} because no identity-based policy allows the secretsmanager:CreateSecret action$/,
     );
-    const who = await new STSClient({ endpoint: emu.url, region: 'us-east-1', credentials: creds }).send(new GetCallerIdentityCommand({}));
+    const tempSts = new STSClient({ endpoint: emu.url, region: 'us-east-1', credentials: creds });
+    const who = await tempSts.send(new GetCallerIdentityCommand({}));
+    tempSts.destroy();
     expect(who.Arn).toBe('arn:aws:sts::123456789012:assumed-role/secrets-sync/sync-1');
     expect(emu.control.calls().find((c) => c.operation === 'AssumeRole')).toMatchObject({ service: 'sts', result: 'ok', accessKeyId: 'AKIAIOSFODNN7EXAMPLE' });
 
