@@ -396,6 +396,39 @@ describe('aws-sm client: outbound network guard', () => {
   });
 });
 
+describe('aws-sm client: default credential chain', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_EC2_METADATA_DISABLED', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_PROFILE']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+
+  it('uses the SDK default chain (here: environment variables) when no keys are configured', async () => {
+    process.env.AWS_ACCESS_KEY_ID = NARROW_AKID;
+    process.env.AWS_SECRET_ACCESS_KEY = NARROW_SECRET;
+    const c = client({ access_key_id: undefined, secret_access_key: undefined });
+    await c.upsert({ name: 'vault/kv/env', value: 'v', tags: {}, removedTagKeys: [], idempotencyToken: token() });
+    expect(emu.control.calls()[0]!.accessKeyId).toBe(NARROW_AKID);
+  });
+
+  it('no credentials anywhere is a CLIENT_SIDE_ERROR', async () => {
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    delete process.env.AWS_PROFILE;
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
+    process.env.AWS_CONFIG_FILE = '/nonexistent/config';
+    const c = client({ access_key_id: undefined, secret_access_key: undefined });
+    const err = await failureOf(c.delete('vault/kv/x'));
+    expect(err.status).toBe('CLIENT_SIDE_ERROR');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/^DeleteSecret vault\/kv\/x: CredentialsProviderError: /);
+    expect(emu.control.calls()).toHaveLength(0);
+  });
+});
+
 describe('aws-sm via the registry', () => {
   it('spec.createClient builds a working client; endpoint from AWS_ENDPOINT_URL_SECRETS_MANAGER when endpoint_url is unset', async () => {
     const spec = destinationTypes['aws-sm'];

@@ -73,6 +73,7 @@ export class AwsSmClient implements DestinationClient {
   private readonly sm: SecretsManagerClient;
   private readonly roleCredentials: ManagedCredentialProvider | undefined;
   private readonly now: () => number;
+  private readonly logger: ClientDeps['logger'];
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly tuning: Required<AwsSmTuning>;
   /** remembered after the first AccessDenied so that we do not ask again on every upsert */
@@ -87,6 +88,7 @@ export class AwsSmClient implements DestinationClient {
   ) {
     const env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
+    this.logger = deps.logger;
     this.sleep = deps.sleep ?? defaultSleep;
     this.tuning = {
       maxAttempts: tuning.maxAttempts ?? 3,
@@ -192,6 +194,7 @@ export class AwsSmClient implements DestinationClient {
     const { name } = req;
     // With a recovery window configured the name is likely held for days: restore first.
     if (this.cfg.recoveryWindowDays !== undefined && (await this.tryRestore(name, secrets))) return this.update(req, tags, secrets);
+    this.logger?.debug({ destination: 'aws-sm', secretName: name }, 'name held by a pending deletion; retrying CreateSecret');
     const deadline = this.now() + this.tuning.recreateWaitMs;
     let delay = this.tuning.recreateBackoffMs;
     while (this.now() < deadline) {
@@ -249,6 +252,7 @@ export class AwsSmClient implements DestinationClient {
       } catch (err) {
         if (!hasAwsCode(err, 'AccessDeniedException', 'AccessDenied')) throw this.classify(err, 'UntagResource', name, secrets);
         warnings.push(`${TAG_REMOVAL_DENIED_WARNING} (UntagResource denied); tag keys left on ${name}: ${removed.join(', ')}`);
+        this.logger?.warn({ destination: 'aws-sm', secretName: name, tagKeys: removed }, TAG_REMOVAL_DENIED_WARNING);
       }
     }
     return { action: 'updated', warnings };
