@@ -25,8 +25,8 @@ export interface ApiBackend {
   /** the mounted backend's route table for a request path */
   resolveMount(path: string): { mount: MountEntry; routes: RouteTable; rest: string } | undefined;
   lookupToken(raw: string): Promise<TokenEntry | undefined>;
-  /** counts one use of a token (num_uses) */
-  useToken(entry: TokenEntry): Promise<void>;
+  /** counts one use of a token (num_uses); false when it is revoked or used up meanwhile */
+  useToken(entry: TokenEntry): Promise<boolean>;
   aclFor(entry: TokenEntry): Promise<Acl>;
   /** observes every finished request (audit log, metrics); must not throw */
   onRequest?(info: RequestInfo): void;
@@ -155,7 +155,7 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
   let token: TokenEntry | undefined;
   let data: Record<string, unknown> = {};
   let mount: MountEntry | undefined;
-  const finish = (status: number, body: unknown, error?: string): FastifyReply => {
+  const finish = (status: number, body: unknown, error?: string, observeOnly = false): FastifyReply => {
     backend.onRequest?.({
       op,
       path,
@@ -169,6 +169,7 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
       mount,
       durationMs: performance.now() - started,
     });
+    if (observeOnly) return reply;
     if (status === 204) return reply.code(204).header('cache-control', 'no-store').send();
     return sendJson(reply, status, body);
   };
@@ -225,11 +226,15 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
         const caps = def.capability?.[op] ?? capabilityFor(op, exists);
         if (!caps.some((c) => ctx.acl!.allows(path, c))) throw new PermissionDeniedError();
       }
-      await backend.useToken(token);
+      if (!(await backend.useToken(token))) throw new PermissionDeniedError();
     }
     const result: RouteResult | undefined = await handler(ctx);
     if (result === undefined) return finish(204, undefined);
     if (result.rawBody !== undefined) return finish(result.status ?? 200, result.rawBody);
+    if (result.text) {
+      finish(result.status ?? 200, undefined, undefined, true);
+      return reply.code(result.status ?? 200).header('content-type', result.text.contentType).send(result.text.body);
+    }
     const body: Record<string, unknown> = {
       request_id: randomUUID(),
       lease_id: '',

@@ -41,6 +41,8 @@ export interface RouteResult {
   warnings?: string[];
   /** sent as-is instead of the envelope (sys/health and the like) */
   rawBody?: unknown;
+  /** a non-JSON body (Prometheus metrics) */
+  text?: { contentType: string; body: string };
   /** copy `data`'s keys to the top level too (sys/mounts, sys/policy) */
   hoistData?: boolean;
   mountType?: string;

@@ -7,10 +7,20 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Acl, TokenEntry } from '../auth/auth-types.js';
 import { createAuth, type Auth } from '../auth/index.js';
-import { UnavailableError } from '../errors.js';
+import { BadRequestError, UnavailableError } from '../errors.js';
+import { syncRoutes } from '../http/routes/sync-routes.js';
+import { createRegistry, metricsRoutes } from '../observability/metrics.js';
+import { EmbeddedSource } from '../sources/embedded-source.js';
+import { SyncEngine } from '../sync/sync-engine.js';
+import { SyncMetrics } from '../sync/sync-metrics.js';
+import { SyncService } from '../sync/sync-service.js';
+import { keys } from '../sync/sync-types.js';
+import type { Registry } from 'prom-client';
 import type { ApiBackend, RequestInfo } from '../http/app.js';
 
 
+import { policyRoutes } from '../http/routes/sys-policy-routes.js';
+import { tokenRoutes } from '../http/routes/auth-token-routes.js';
 import { kvV1Routes, kvV2Routes } from '../http/routes/kv-routes.js';
 import { sysCoreRoutes } from '../http/routes/sys-core-routes.js';
 import { RouteTable } from '../http/router.js';
@@ -23,6 +33,8 @@ import type { PhysicalStore } from '../storage/store.js';
 import { type Clock, systemClock } from '../util/clock.js';
 
 export interface CoreOptions {
+  /** engine settings (server config `sync` stanza) */
+  sync?: Partial<SyncSettings>;
   physical: PhysicalStore;
   sealKey: Buffer;
   /** `static` (key file/env) or `dev` (ephemeral) */
@@ -32,6 +44,17 @@ export interface CoreOptions {
   clock?: Clock;
 }
 
+/** Engine settings (milliseconds). */
+export interface SyncSettings {
+  workers: number;
+  reconcileIntervalMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  firstAttemptWaitMs: number;
+}
+
+const DEFAULT_SYNC: SyncSettings = { workers: 16, reconcileIntervalMs: 600_000, retryInitialMs: 1000, retryMaxMs: 300_000, firstAttemptWaitMs: 5000 };
+
 /** Everything that exists once the store is initialised and unsealed. */
 export interface Services {
   store: SecureStore;
@@ -39,6 +62,8 @@ export interface Services {
   kv: KvEngine;
   kv1: KvV1Engine;
   auth: Auth;
+  syncEngine: SyncEngine;
+  sync: SyncService;
 }
 
 export class Core implements ApiBackend {
@@ -47,6 +72,8 @@ export class Core implements ApiBackend {
   private kvRoutes = new RouteTable();
   private kv1Routes = new RouteTable();
   private readonly clock: Clock;
+  readonly registry: Registry = createRegistry();
+  private readonly syncMetrics = new SyncMetrics(this.registry);
   /** observers of finished requests (audit, metrics) */
   readonly requestObservers: Array<(info: RequestInfo) => void> = [];
   /** hooks that build further services once unsealed (the sync engine) */
@@ -78,7 +105,8 @@ export class Core implements ApiBackend {
       }),
     );
     const lazyAuth = (): Auth => this.svc().auth;
-    void lazyAuth;
+    this.systemRoutes.add(...tokenRoutes(lazyAuth), ...policyRoutes(lazyAuth));
+    this.systemRoutes.add(...syncRoutes(() => this.svc().sync), ...metricsRoutes(this.registry));
   }
 
   /** Adds routes (sync API, audit, events) to the system table. */
@@ -119,16 +147,29 @@ export class Core implements ApiBackend {
     const mounts = new MountTable(store, this.clock);
     await mounts.load();
     const kv = new KvEngine(store, this.clock);
+    const settings = { ...DEFAULT_SYNC, ...(this.opts.sync ?? {}) };
+    const source = new EmbeddedSource(mounts, kv, this.clock);
+    const syncEngine = new SyncEngine(store, source, this.clock, this.opts.logger, this.syncMetrics, settings);
+    // The outbox: every KV change marks the secret's associations dirty in the same transaction.
+    kv.onChange((tx, change) => syncEngine.markSecretDirty(tx, change.mount.accessor, change.path).then(() => undefined));
+    mounts.onDisable(async (tx, m) => {
+      if ((await tx.list(`${keys.bySecretAll}${m.accessor}/`, { limit: 1 })).length > 0) {
+        throw new BadRequestError(`mount ${m.path} has secrets associated with sync destinations; remove the associations first`);
+      }
+    });
     const svc: Services = {
       store,
       mounts,
       kv,
       kv1: new KvV1Engine(store),
       auth: createAuth(store, { now: () => this.clock.nowMs() }),
+      syncEngine,
+      sync: new SyncService(store, syncEngine, source, this.clock, settings.firstAttemptWaitMs),
     };
     this.kvRoutes = new RouteTable().add(...kvV2Routes(kv));
     this.kv1Routes = new RouteTable().add(...kvV1Routes(svc.kv1));
     this.services = svc;
+    await syncEngine.start();
     for (const hook of this.serviceHooks) await hook(svc);
   }
 
@@ -142,8 +183,8 @@ export class Core implements ApiBackend {
     return this.svc().auth.tokens.lookup(raw);
   }
 
-  async useToken(entry: TokenEntry): Promise<void> {
-    await this.svc().auth.tokens.use(entry);
+  async useToken(entry: TokenEntry): Promise<boolean> {
+    return (await this.svc().auth.tokens.use(entry)) !== undefined;
   }
 
   aclFor(entry: TokenEntry): Promise<Acl> {
@@ -161,6 +202,7 @@ export class Core implements ApiBackend {
   }
 
   async close(): Promise<void> {
+    await this.services?.syncEngine.stop();
     await this.opts.physical.close();
   }
 }

@@ -12,7 +12,7 @@ import { buildApp, listen as listenApp } from '../http/app.js';
 import { createLogger } from '../observability/logger.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { PhysicalStore } from '../storage/store.js';
-import { Core } from './core.js';
+import { Core, type SyncSettings } from './core.js';
 
 export interface StartOptions {
   /** dev mode: in-memory, initialised at once, `secret/` mounted */
@@ -22,6 +22,8 @@ export interface StartOptions {
   /** HOST:PORT parts; port 0 picks a free port */
   listen?: { host: string; port: number };
   logger?: Logger;
+  /** engine setting overrides (tests, benchmarks) */
+  sync?: Partial<SyncSettings>;
 }
 
 export interface ServerHandle {
@@ -57,6 +59,7 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
       sealType: dev ? 'shamir' : 'static',
       storageType,
       logger,
+      sync: { ...(config?.sync ?? {}), ...(opts.sync ?? {}) },
     });
   } catch (err) {
     await physical.close();

@@ -1,0 +1,383 @@
+/**
+ * The sync engine: the outbox (markDirty, called inside the writer's
+ * transaction), the worker pool that claims due associations with a lease,
+ * reads the latest source state, plans, applies through the destination and
+ * records the outcome, plus the periodic reconcile. Jobs carry no values.
+ */
+import type { Logger } from 'pino';
+import { DestinationError, classifyError } from '../destinations/destination.js';
+import type { SecretSource } from '../sources/source.js';
+import type { SecureStore, SecureTx } from '../storage/barrier.js';
+import { type Clock, rfc3339Nano } from '../util/clock.js';
+import { DestinationClients } from './destination-clients.js';
+import { compileTemplate } from './name-template.js';
+import { plan, stableJson, type SourceState } from './planner.js';
+import { Schedule } from './schedule.js';
+import type { SyncMetrics } from './sync-metrics.js';
+import {
+  type AssociationRecord,
+  DEFAULT_SYNC_CONFIG,
+  type DestinationRecord,
+  type QueueEntry,
+  type SyncConfig,
+  keys,
+  parseAssocId,
+} from './sync-types.js';
+import { destinationTypes } from '../destinations/registry.js';
+
+export interface EngineOptions {
+  workers: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  reconcileIntervalMs: number;
+  leaseMs?: number;
+  /** per destination; default 16 */
+  destinationConcurrency?: number;
+}
+
+export class SyncEngine {
+  private readonly schedule = new Schedule();
+  private readonly running = new Set<string>();
+  private readonly waiters = new Map<string, Array<() => void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private config: SyncConfig = { ...DEFAULT_SYNC_CONFIG };
+  readonly clients: DestinationClients;
+
+  constructor(
+    private readonly store: SecureStore,
+    private readonly source: SecretSource,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly metrics: SyncMetrics,
+    private readonly opts: EngineOptions,
+  ) {
+    this.clients = new DestinationClients(logger, opts.destinationConcurrency ?? 16);
+  }
+
+  /** Loads config and every unfinished job (restart resumes them). */
+  async start(): Promise<void> {
+    this.config = (await this.store.read((tx) => tx.getJson<SyncConfig>(keys.config))) ?? { ...DEFAULT_SYNC_CONFIG };
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.store.read((tx) => tx.scanJson<QueueEntry>(keys.queuePrefix, { after, limit: 5000 }));
+      for (const [k, q] of page) this.schedule.put(k.slice(keys.queuePrefix.length), q.dueMs);
+      if (page.length < 5000) break;
+      after = page[page.length - 1]![0];
+    }
+    this.metrics.queueDepth.set(this.schedule.size);
+    if (this.opts.reconcileIntervalMs > 0) {
+      this.reconcileTimer = setInterval(() => void this.reconcile().catch((e) => this.logger.error({ err: (e as Error).message }, 'reconcile failed')), this.opts.reconcileIntervalMs);
+      this.reconcileTimer.unref();
+    }
+    this.pump();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    const deadline = Date.now() + 5000;
+    while (this.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.clients.closeAll();
+  }
+
+  get syncConfig(): SyncConfig {
+    return this.config;
+  }
+
+  get queueSize(): number {
+    return this.schedule.size;
+  }
+
+  setConfig(c: SyncConfig): void {
+    this.config = c;
+    this.pump();
+  }
+
+  /**
+   * The outbox: marks an association dirty inside the caller's transaction.
+   * The worker learns of it after commit; a crash before commit loses nothing
+   * that was acknowledged, a crash after it leaves the entry for the restart.
+   */
+  async markDirty(tx: SecureTx, id: string, opts: { resetAttempts?: boolean } = {}): Promise<void> {
+    const now = this.clock.nowMs();
+    const cur = await tx.getJson<QueueEntry>(keys.queue(id));
+    const q: QueueEntry = cur
+      ? { ...cur, seq: cur.seq + 1, dueMs: opts.resetAttempts || cur.attempts === 0 ? now : cur.dueMs, attempts: opts.resetAttempts ? 0 : cur.attempts }
+      : { seq: 1, dueMs: now, attempts: 0, enqueuedMs: now };
+    await tx.putJson(keys.queue(id), q);
+    tx.onCommit(() => {
+      this.schedule.put(id, q.dueMs, opts.resetAttempts);
+      this.metrics.queueDepth.set(this.schedule.size);
+      this.pump();
+    });
+  }
+
+  /** Marks every association of a secret dirty (the KV write path). */
+  async markSecretDirty(tx: SecureTx, accessor: string, secretPath: string): Promise<number> {
+    const prefix = keys.bySecretPrefix(accessor, secretPath);
+    const rows = await tx.list(prefix);
+    for (const k of rows) {
+      const [type, name] = k.slice(prefix.length).split('/');
+      await this.markDirty(tx, keys.assocId(type!, name!, accessor, secretPath));
+    }
+    return rows.length;
+  }
+
+  /** Resolves after the next attempt on id completes, or after timeoutMs. */
+  waitForAttempt(id: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, timeoutMs);
+      const list = this.waiters.get(id) ?? [];
+      list.push(done);
+      this.waiters.set(id, list);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  }
+
+  private wake(id: string): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    this.waiters.delete(id);
+    for (const w of list) w();
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.config.disabled) return;
+    const now = this.clock.nowMs();
+    while (this.running.size < this.opts.workers) {
+      const id = this.schedule.popDue(now);
+      if (id === undefined) break;
+      if (this.running.has(id)) {
+        // Already being worked on: look again right after it finishes.
+        this.schedule.put(id, now + 5);
+        continue;
+      }
+      this.running.add(id);
+      void this.process(id).finally(() => {
+        this.running.delete(id);
+        this.wake(id);
+        this.metrics.queueDepth.set(this.schedule.size);
+        this.pump();
+      });
+    }
+    const next = this.schedule.peekDue();
+    if (next !== undefined && this.running.size < this.opts.workers) {
+      this.timer = setTimeout(() => this.pump(), Math.max(1, next - now));
+      this.timer.unref();
+    }
+  }
+
+  private backoffMs(attempts: number): number {
+    const exp = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.max(0, attempts - 1));
+    return Math.round(exp / 2 + Math.random() * (exp / 2));
+  }
+
+  private async process(id: string): Promise<void> {
+    const leaseMs = this.opts.leaseMs ?? 60_000;
+    // Claim with a lease so another worker (or instance) leaves it alone.
+    const claim = await this.store.transaction(async (tx) => {
+      const q = await tx.getJson<QueueEntry>(keys.queue(id));
+      if (!q) return undefined;
+      const now = this.clock.nowMs();
+      if (q.leaseUntil && q.leaseUntil > now) return { leased: q.leaseUntil };
+      await tx.putJson(keys.queue(id), { ...q, leaseUntil: now + leaseMs });
+      return { q };
+    });
+    if (!claim) return;
+    if ('leased' in claim) {
+      this.schedule.put(id, claim.leased!);
+      return;
+    }
+    const q = claim.q!;
+    const { type, name } = parseAssocId(id);
+    const [assoc, dest] = await this.store.read(async (tx) => [
+      await tx.getJson<AssociationRecord>(keys.assoc(id)),
+      await tx.getJson<DestinationRecord>(keys.dest(type, name)),
+    ] as const);
+    if (!assoc || !dest) {
+      await this.finish(id, q, undefined);
+      return;
+    }
+    let next = { ...assoc.external };
+    let version = 0;
+    try {
+      const state: SourceState = assoc.removing ? { kind: 'none' } : await this.source.readLatest(assoc.accessor, assoc.secretPath);
+      version = state.kind === 'data' ? state.version : 0;
+      const spec = destinationTypes[dest.type];
+      const mountPath = assoc.mount.replace(/\/$/, '');
+      const p = plan({
+        source: state,
+        granularity: dest.options.granularity,
+        template: compileTemplate(dest.options.secretNameTemplate),
+        context: {
+          DestinationType: dest.type,
+          DestinationName: dest.name,
+          NamespacePath: '',
+          NamespaceBaseName: '',
+          NamespaceID: 'root',
+          MountPath: mountPath,
+          MountBaseName: mountPath.split('/').pop() ?? mountPath,
+          MountAccessor: assoc.accessor,
+          SecretPath: assoc.secretPath,
+          SecretBaseName: assoc.secretPath.split('/').pop() ?? assoc.secretPath,
+        },
+        normalize: (n) => spec.normalizeName(n),
+        customTags: dest.options.customTags,
+        previous: assoc.external,
+        hash: (n, value, tags) => this.store.barrier.hmac('sync-value', `${id}\0${n}\0${value}\0${stableJson(tags)}`),
+      });
+      const warnings: string[] = [];
+      if (p.upserts.length || p.deletes.length) {
+        const c = this.clients.get(dest);
+        await c.sem.acquire();
+        try {
+          for (const u of p.upserts) {
+            await c.limiter.take();
+            const started = performance.now();
+            const r = await this.call(c, () =>
+              c.client.upsert({
+                name: u.name,
+                value: u.value,
+                tags: dest.options.customTags,
+                removedTagKeys: u.removedTagKeys,
+                idempotencyToken: this.store.barrier.hmac('request-token', `${id}\0${u.name}\0${version}\0${u.hash}\0${assoc.rounds ?? 0}`).slice(0, 48),
+              }),
+            );
+            this.metrics.observeOp(dest.type, 'upsert', 'ok', performance.now() - started);
+            warnings.push(...r.warnings);
+            next[u.key] = p.next[u.key]!;
+          }
+          for (const d of p.deletes) {
+            await c.limiter.take();
+            const started = performance.now();
+            await this.call(c, () => c.client.delete(d.name));
+            this.metrics.observeOp(dest.type, 'delete', 'ok', performance.now() - started);
+            if (next[d.key]?.name === d.name) delete next[d.key];
+          }
+        } finally {
+          c.sem.release();
+        }
+      }
+      next = p.next;
+      this.metrics.propagation.observe((this.clock.nowMs() - q.enqueuedMs) / 1000);
+      await this.finish(id, q, { status: state.kind === 'data' ? 'SYNCED' : 'UNSYNCED', version, external: next, lastError: warnings.join('; ') });
+    } catch (err) {
+      const e = err instanceof DestinationError ? err : classifyError(err);
+      this.metrics.observeOp(dest.type, 'sync', e.status, 0);
+      this.logger.warn({ association: id, status: e.status, error: e.message }, 'sync attempt failed');
+      await this.fail(id, q, e, next);
+    }
+  }
+
+  private async call<T>(c: ReturnType<DestinationClients['get']>, fn: () => Promise<T>): Promise<T> {
+    try {
+      const r = await fn();
+      c.limiter.onSuccess();
+      return r;
+    } catch (err) {
+      const e = err instanceof DestinationError ? err : classifyError(err);
+      if (e.throttled) c.limiter.onThrottled();
+      throw e;
+    }
+  }
+
+  /** Records success (or a vanished association) and clears the job if nothing re-marked it meanwhile. */
+  private async finish(
+    id: string,
+    claimed: QueueEntry,
+    outcome: { status: 'SYNCED' | 'UNSYNCED'; version: number; external: AssociationRecord['external']; lastError: string } | undefined,
+  ): Promise<void> {
+    let requeue: number | undefined;
+    await this.store.transaction(async (tx) => {
+      const a = await tx.getJson<AssociationRecord>(keys.assoc(id));
+      if (a && outcome) {
+        if (a.removing && outcome.status === 'UNSYNCED') {
+          await tx.delete(keys.assoc(id));
+          await tx.delete(keys.bySecret(a.accessor, a.secretPath, a.destType, a.destName));
+          // The last association of a destination being purged takes the destination with it.
+          const d = await tx.getJson<DestinationRecord>(keys.dest(a.destType, a.destName));
+          if (d?.purgeInitiatedAt && (await tx.list(keys.assocPrefix(a.destType, a.destName), { limit: 1 })).length === 0) {
+            await tx.delete(keys.dest(a.destType, a.destName));
+            tx.onCommit(() => this.clients.drop(a.destType, a.destName));
+          }
+        } else {
+          await tx.putJson(keys.assoc(id), {
+            ...a,
+            status: outcome.status,
+            updatedAt: rfc3339Nano(this.clock.nowMs()),
+            lastError: outcome.lastError,
+            syncedVersion: outcome.version,
+            external: outcome.external,
+            rounds: (a.rounds ?? 0) + 1,
+          } satisfies AssociationRecord);
+        }
+      }
+      const q = await tx.getJson<QueueEntry>(keys.queue(id));
+      if (!q) return;
+      if (q.seq === claimed.seq) await tx.delete(keys.queue(id));
+      else {
+        const { leaseUntil: _drop, ...rest } = q;
+        await tx.putJson(keys.queue(id), { ...rest, attempts: 0, enqueuedMs: claimed.enqueuedMs });
+        requeue = this.clock.nowMs();
+      }
+    });
+    if (requeue !== undefined) this.schedule.put(id, requeue);
+  }
+
+  private async fail(id: string, claimed: QueueEntry, e: DestinationError, external: AssociationRecord['external']): Promise<void> {
+    const due = this.clock.nowMs() + this.backoffMs(claimed.attempts + 1);
+    await this.store.transaction(async (tx) => {
+      const a = await tx.getJson<AssociationRecord>(keys.assoc(id));
+      if (a) {
+        await tx.putJson(keys.assoc(id), { ...a, status: e.status, updatedAt: rfc3339Nano(this.clock.nowMs()), lastError: e.message, external } satisfies AssociationRecord);
+      }
+      const q = await tx.getJson<QueueEntry>(keys.queue(id));
+      if (!q) return;
+      const { leaseUntil: _drop, ...rest } = q;
+      // A newer mark since the claim is still retried with backoff: the destination is failing.
+      await tx.putJson(keys.queue(id), { ...rest, attempts: claimed.attempts + 1, dueMs: due });
+    });
+    this.schedule.put(id, due, true);
+  }
+
+  /**
+   * Re-marks associations whose synced version differs from the source's
+   * latest active version (catches anything a feed missed), and failed ones
+   * not already queued.
+   */
+  async reconcile(): Promise<number> {
+    let after: string | undefined;
+    let marked = 0;
+    for (;;) {
+      const page = await this.store.read((tx) => tx.scanJson<AssociationRecord>(keys.assocAll, { after, limit: 1000 }));
+      const stale: string[] = [];
+      for (const [k, a] of page) {
+        const id = k.slice(keys.assocAll.length);
+        if (this.schedule.has(id) || this.running.has(id)) continue;
+        const latest = a.removing ? 0 : await this.source.latestVersion(a.accessor, a.secretPath);
+        const wantStatus = latest === 0 ? 'UNSYNCED' : 'SYNCED';
+        if (a.removing || latest !== a.syncedVersion || a.status !== wantStatus) stale.push(id);
+      }
+      if (stale.length) {
+        await this.store.transaction(async (tx) => {
+          for (const id of stale) await this.markDirty(tx, id);
+        });
+        marked += stale.length;
+      }
+      if (page.length < 1000) break;
+      after = page[page.length - 1]![0];
+    }
+    return marked;
+  }
+}
