@@ -80,6 +80,11 @@ function describeCause(url: string, err: Error & { code?: string }): string {
     case 'EPROTO':
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
       return 'http: server gave HTTP response to HTTPS client';
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
     case 'ETIMEDOUT':
       return 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)';
     default:

@@ -59,18 +59,24 @@ export class Ui {
   }
 }
 
-let stdinConsumed = false;
+const stdinCache = new WeakMap<object, Promise<string>>();
 
-/** Reads all of stdin once (Vault refuses a second `-`: "stdin already consumed"). */
-export async function readStdin(io: CliIo): Promise<string> {
-  if (typeof io.stdin === 'string') return io.stdin;
-  if (stdinConsumed) return '';
-  stdinConsumed = true;
-  const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin as AsyncIterable<Buffer | string>) {
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+/** Reads all of stdin (once per stream; later reads get the same text). */
+export function readStdin(io: CliIo): Promise<string> {
+  const stdin = io.stdin;
+  if (typeof stdin === 'string') return Promise.resolve(stdin);
+  let pending = stdinCache.get(stdin);
+  if (!pending) {
+    pending = (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of stdin as AsyncIterable<Buffer | string>) {
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    })();
+    stdinCache.set(stdin, pending);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return pending;
 }
 
 export function homeDir(io: CliIo): string {
