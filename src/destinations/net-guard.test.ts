@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError } from '../errors.js';
@@ -208,6 +209,23 @@ describe('guarded agents over real sockets', () => {
     await expect(get(httpAgent, 'internal.example')).resolves.toBe('ok');
     await expect(get(httpAgent, '127.0.0.1')).resolves.toBe('ok');
     httpAgent.destroy();
+  });
+
+  it('guards the https agent the same way (literal address and resolved name)', async () => {
+    const { httpsAgent } = createGuardedAgent(new NetGuard({}, stub));
+    const attempt = (host: string) =>
+      new Promise((resolve, reject) => {
+        const req = https.request({ host, port: 443, path: '/', agent: httpsAgent }, resolve);
+        req.on('error', reject);
+        req.end();
+      }).catch((e: unknown) => e);
+    const literal = await attempt('169.254.169.254');
+    expect(literal).toBeInstanceOf(DestinationError);
+    expect((literal as Error).message).toMatch(/^outbound connection to 169\.254\.169\.254:443 refused: .*link-local/);
+    const named = await attempt('internal.example');
+    expect(named).toBeInstanceOf(DestinationError);
+    expect((named as Error).message).toContain('outbound connection to internal.example (127.0.0.1):443 refused');
+    httpsAgent.destroy();
   });
 
   it('connects to anything with disable_strict_networking', async () => {

@@ -62,6 +62,13 @@ export interface AwsSmTuning {
 
 export const TAG_REMOVAL_DENIED_WARNING = "tag removal not permitted by the destination's IAM policy";
 
+/** UpdateSecret found no secret after CreateSecret said it exists (a concurrent delete). */
+class SecretVanished extends DestinationError {
+  constructor(cause: DestinationError) {
+    super(cause.status, cause.message, { retryable: true });
+  }
+}
+
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function isScheduledForDeletion(err: unknown): boolean {
@@ -146,7 +153,7 @@ export class AwsSmClient implements DestinationClient {
     }
   }
 
-  private async doUpsert(req: UpsertRequest): Promise<UpsertResult> {
+  private async doUpsert(req: UpsertRequest, retried = false): Promise<UpsertResult> {
     this.assertOpen();
     const { name, value } = req;
     if (!isValidAwsSmName(name)) {
@@ -178,7 +185,15 @@ export class AwsSmClient implements DestinationClient {
       await create();
       return { action: 'created', warnings: [] };
     } catch (err) {
-      if (hasAwsCode(err, 'ResourceExistsException')) return this.update(req, tags, secrets);
+      if (hasAwsCode(err, 'ResourceExistsException')) {
+        try {
+          return await this.update(req, tags, secrets);
+        } catch (e) {
+          // deleted between our CreateSecret and UpdateSecret: start over, once
+          if (e instanceof SecretVanished && !retried) return this.doUpsert(req, true);
+          throw e;
+        }
+      }
       if (!isScheduledForDeletion(err)) throw this.classify(err, 'CreateSecret', name, secrets);
     }
     return this.createOverPendingDeletion(req, tags, secrets, create);
@@ -236,7 +251,8 @@ export class AwsSmClient implements DestinationClient {
           { retryable: true },
         );
       }
-      throw this.classify(err, 'UpdateSecret', name, secrets);
+      const classified = this.classify(err, 'UpdateSecret', name, secrets);
+      throw hasAwsCode(err, 'ResourceNotFoundException') ? new SecretVanished(classified) : classified;
     }
     try {
       await this.send('TagResource', name, secrets, () => this.sm.send(new TagResourceCommand({ SecretId: name, Tags: tags })));
