@@ -24,6 +24,8 @@ export interface ParsedSigV4 {
   signature: string;
   amzDate: string;
   securityToken: string | undefined;
+  /** canonicalised request headers (lower-case names, trimmed values) */
+  headers: Map<string, string>;
 }
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -124,6 +126,7 @@ export function parseSigV4(req: SignedRequest, nowMs: number): ParsedSigV4 {
     signature: signature!,
     amzDate: amzDate!,
     securityToken: headers.get('x-amz-security-token'),
+    headers,
   };
 }
 
@@ -186,7 +189,7 @@ export function sha256Hex(data: string | Buffer): string {
 
 /** Computes the signature the request should carry if signed with `secret`. */
 export function expectedSignature(p: ParsedSigV4, req: SignedRequest, secret: string): string {
-  const headers = headerMap(req.rawHeaders);
+  const headers = p.headers;
   const q = req.url.indexOf('?');
   const path = q < 0 ? req.url : req.url.slice(0, q);
   const query = q < 0 ? '' : req.url.slice(q + 1);
