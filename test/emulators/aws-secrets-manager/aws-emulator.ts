@@ -112,13 +112,15 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   async function serveAws(req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean): Promise<void> {
     const arrival = nowPrecise();
     const requestId = randomUUID();
-    const target = req.headers['x-amz-target'];
-    const isSm = typeof target === 'string';
+    const rawTarget = req.headers['x-amz-target'];
+    // JSON-protocol requests carry X-Amz-Target and an amz-json body; everything else is STS Query.
+    const isSm = typeof rawTarget === 'string' || (req.headers['content-type'] ?? '').includes('amz-json');
+    const target = typeof rawTarget === 'string' ? rawTarget : '';
     const call: CallRecord = {
       seq: st.calls.nextSeq(),
       time: arrival,
       service: isSm ? 'secretsmanager' : 'sts',
-      operation: isSm ? (target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : `?${target}`) : 'unknown',
+      operation: isSm ? (target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : target === '' ? 'unknown' : `?${target}`) : 'unknown',
       result: 'ok',
       status: 0,
       requestId,
