@@ -94,6 +94,16 @@ export interface ClientDeps {
   sleep?: (ms: number) => Promise<void>;
   /** environment for defaults (region, endpoint); process.env when absent */
   env?: Record<string, string | undefined>;
+  /** network timeouts overriding the type's defaults (tests, slow links) */
+  timeouts?: DestinationTimeouts;
+}
+
+/** Per-request network timeouts of a destination client, in ms. */
+export interface DestinationTimeouts {
+  /** TCP/TLS connect */
+  connectMs?: number;
+  /** whole response, per attempt */
+  requestMs?: number;
 }
 
 export interface ConnectionFieldSpec {

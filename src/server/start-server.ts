@@ -12,6 +12,7 @@ import { buildApp, listen as listenApp } from '../http/app.js';
 import { createLogger } from '../observability/logger.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { PhysicalStore } from '../storage/store.js';
+import type { EngineOptions } from '../sync/sync-engine.js';
 import { Core, type SyncSettings } from './core.js';
 
 export interface StartOptions {
@@ -22,8 +23,11 @@ export interface StartOptions {
   /** HOST:PORT parts; port 0 picks a free port */
   listen?: { host: string; port: number };
   logger?: Logger;
-  /** engine setting overrides (tests, benchmarks) */
-  sync?: Partial<SyncSettings>;
+  /**
+   * engine setting overrides (tests, benchmarks). Core passes the merged
+   * settings object to the engine as is, so engine-only options ride along.
+   */
+  sync?: Partial<SyncSettings> & Pick<EngineOptions, 'destinationTimeouts' | 'leaseMs'>;
 }
 
 export interface ServerHandle {

@@ -1,7 +1,7 @@
 /** Live destination clients, one per destination, rebuilt when its configuration changes. */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { DestinationClient } from '../destinations/destination.js';
+import type { DestinationClient, DestinationTimeouts } from '../destinations/destination.js';
 import { destinationTypes } from '../destinations/registry.js';
 import { stableJson } from './planner.js';
 import { AdaptiveRateLimiter, Semaphore } from './rate-limiter.js';
@@ -25,6 +25,7 @@ export class DestinationClients {
   constructor(
     private readonly logger: Logger,
     private readonly concurrency: number,
+    private readonly timeouts: DestinationTimeouts = {},
   ) {}
 
   get(dest: DestinationRecord): LiveClient {
@@ -35,6 +36,7 @@ export class DestinationClients {
     cur?.client.close();
     const spec = destinationTypes[dest.type];
     const client = spec.createClient(dest.connection, dest.options, {
+      timeouts: this.timeouts,
       logger: { warn: (o, m) => this.logger.warn({ destination: key, ...o }, m), debug: (o, m) => this.logger.debug({ destination: key, ...o }, m) },
     });
     const rate = this.rateOverride ?? DEFAULT_RATE[dest.type] ?? 50;

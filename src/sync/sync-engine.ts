@@ -5,7 +5,7 @@
  * records the outcome, plus the periodic reconcile. Jobs carry no values.
  */
 import type { Logger } from 'pino';
-import { DestinationError, classifyError } from '../destinations/destination.js';
+import { DestinationError, classifyError, type DestinationTimeouts } from '../destinations/destination.js';
 import type { SecretSource } from '../sources/source.js';
 import type { SecureStore, SecureTx } from '../storage/barrier.js';
 import { type Clock, rfc3339Nano } from '../util/clock.js';
@@ -33,6 +33,8 @@ export interface EngineOptions {
   leaseMs?: number;
   /** per destination; default 16 */
   destinationConcurrency?: number;
+  /** destination clients' network timeouts (default: each type's own) */
+  destinationTimeouts?: DestinationTimeouts;
 }
 
 export class SyncEngine {
@@ -53,7 +55,7 @@ export class SyncEngine {
     private readonly metrics: SyncMetrics,
     private readonly opts: EngineOptions,
   ) {
-    this.clients = new DestinationClients(logger, opts.destinationConcurrency ?? 16);
+    this.clients = new DestinationClients(logger, opts.destinationConcurrency ?? 16, opts.destinationTimeouts);
   }
 
   /** Loads config and every unfinished job (restart resumes them). */

@@ -12,5 +12,9 @@ export const awsSmSpec: DestinationTypeSpec = {
   supportsTags: true,
   validate: validateAwsSm,
   normalizeName: normalizeAwsSmName,
-  createClient: (conn, options, deps) => new AwsSmClient(parseAwsSmConfig(conn), options, deps),
+  createClient: (conn, options, deps) =>
+    new AwsSmClient(parseAwsSmConfig(conn), options, deps, {
+      ...(deps?.timeouts?.connectMs !== undefined ? { connectionTimeoutMs: deps.timeouts.connectMs } : {}),
+      ...(deps?.timeouts?.requestMs !== undefined ? { requestTimeoutMs: deps.timeouts.requestMs } : {}),
+    }),
 };
