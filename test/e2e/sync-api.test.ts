@@ -22,6 +22,10 @@ async function api(method: string, path: string, body?: unknown, opts?: { token?
 
 const conn = () => emulatorConnection(aws.url);
 const awsName = (secret: string) => `vault/${accessor}/${secret}`;
+const live = (name: string) => {
+  const x = aws.control.secret(name);
+  return x !== undefined && x.deletedDate === undefined;
+};
 const gone = (name: string) => {
   const x = aws.control.secret(name);
   return x === undefined || x.deletedDate !== undefined;
@@ -313,6 +317,41 @@ describe('permissions', () => {
   });
 });
 
+describe('queue_capacity and coercion', () => {
+  it('a set beyond queue_capacity is a 400 while the queue cannot drain', async () => {
+    expect((await api('PATCH', 'sys/sync/config', { disabled: true, queue_capacity: 1 })).status).toBeLessThan(300);
+    try {
+      const a = await api('POST', `${DEST}/d-two/associations/set`, { mount: 'my-kv', secret_name: 'other' });
+      expect(a.body.data.associated_secrets[`${accessor}/other`].sync_status).toBe('PENDING');
+      const b = await api('POST', `${DEST}/d-two/associations/set`, { mount: 'my-kv/', secret_name: 'force-a' });
+      expect(b.status).toBe(400);
+      expect(b.text).toContain('queue_capacity');
+    } finally {
+      expect((await api('DELETE', 'sys/sync/config')).status).toBeLessThan(300);
+    }
+    await waitFor(async () => (await assocStatus('d-two', 'other')) === 'SYNCED');
+    expect((await api('POST', `${DEST}/d-two/associations/remove`, { mount: 'my-kv/', secret_name: 'other' })).body.data.associated_secrets[`${accessor}/other`].sync_status).toBe('UNSYNCED');
+  });
+
+  it('destination fields sent as strings (vault write k=v) are coerced', async () => {
+    const r = await api('PUT', `${DEST}/d-str`, { ...conn(), custom_tags: 'team=blue', disable_strict_networking: 'false', allowed_ports: '8443,9000' });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.data.options).toMatchObject({ custom_tags: { team: 'blue' }, disable_strict_networking: false, allowed_ports: [8443, 9000] });
+    const bad = await api('PUT', `${DEST}/d-str2`, { ...conn(), allowed_ports: 'eighty' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('allowed_ports');
+    expect(bad.text).not.toContain(SECRET_KEY);
+    expect((await api('GET', `${DEST}/d-str2`)).status).toBe(404);
+    expect((await api('DELETE', `${DEST}/d-str`)).status).toBe(204);
+  });
+
+  it('missing association parameters are 400s naming the field', async () => {
+    const r = await api('GET', 'sys/sync/associations/destinations?mount=my-kv');
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('secret_name');
+  });
+});
+
 describe('deleting destinations', () => {
   it('DELETE is refused while associations exist', async () => {
     const r = await api('DELETE', `${DEST}/d-put`);
@@ -352,6 +391,44 @@ describe('deleting destinations', () => {
     expect(Object.keys(l.body.data?.key_info ?? {})).not.toContain('my-kv/purge-a');
   });
 
+  it('a purge whose unsync fails keeps the destination with purge_initiated_at; it completes once AWS allows it', async () => {
+    aws.control.addCredentials('AKIANODELETE00000001', 'noDeleteSecretKey/0123456789abcdefghij', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['secretsmanager:Create*', 'secretsmanager:Update*', 'secretsmanager:TagResource'], Resource: '*' }],
+    });
+    expect((await api('PUT', `${DEST}/d-purge-fail`, { ...conn(), access_key_id: 'AKIANODELETE00000001', secret_access_key: 'noDeleteSecretKey/0123456789abcdefghij', secret_name_template: 'vault-pf/{{ .SecretPath }}' })).status).toBe(200);
+    expect((await api('POST', `${DEST}/d-purge-fail/associations/set`, { mount: 'my-kv', secret_name: 'purge-a' })).body.data.associated_secrets[`${accessor}/purge-a`].sync_status).toBe('SYNCED');
+    expect((await api('DELETE', `${DEST}/d-purge-fail?purge=true`)).status).toBeLessThan(300);
+    await waitFor(async () => (await assocStatus('d-purge-fail', 'purge-a')) === 'CLIENT_SIDE_ERROR', 5000);
+    const d = await api('GET', `${DEST}/d-purge-fail`);
+    expect(d.status).toBe(200);
+    expect(d.body.data.purge_initiated_at).toBeTruthy();
+    expect(live('vault-pf/purge-a')).toBe(true);
+    aws.control.setPolicy('AKIANODELETE00000001', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:*', Resource: '*' }] });
+    await waitFor(async () => (await api('GET', `${DEST}/d-purge-fail`)).status === 404, 8000);
+    expect(gone('vault-pf/purge-a')).toBe(true);
+  });
+
+  // Engine defect reported (sync-engine.ts fail() never records DestinationRecord.purgeError): flip to it() once fixed.
+  it.fails('a failed purge shows purge_error (reference: "if it failed, purge_error")', async () => {
+    aws.control.addCredentials('AKIANODELETE00000002', 'noDeleteSecretKey/0123456789abcdefghij', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['secretsmanager:Create*', 'secretsmanager:Update*', 'secretsmanager:TagResource'], Resource: '*' }],
+    });
+    expect((await api('PUT', `${DEST}/d-purge-err`, { ...conn(), access_key_id: 'AKIANODELETE00000002', secret_access_key: 'noDeleteSecretKey/0123456789abcdefghij', secret_name_template: 'vault-pe/{{ .SecretPath }}' })).status).toBe(200);
+    await api('POST', `${DEST}/d-purge-err/associations/set`, { mount: 'my-kv', secret_name: 'purge-a' });
+    await api('DELETE', `${DEST}/d-purge-err?purge=true`);
+    try {
+      await waitFor(async () => (await assocStatus('d-purge-err', 'purge-a')) === 'CLIENT_SIDE_ERROR', 5000);
+      const d = await api('GET', `${DEST}/d-purge-err`);
+      expect(d.body.data.purge_error).toContain('DeleteSecret');
+    } finally {
+      // let the purge finish so that no retry outlives the test
+      aws.control.setPolicy('AKIANODELETE00000002', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:*', Resource: '*' }] });
+      await waitFor(async () => (await api('GET', `${DEST}/d-purge-err`)).status === 404, 8000);
+    }
+  });
+
   it('force_delete=true removes the destination and its records, leaving the external secrets orphaned', async () => {
     expect((await api('PUT', `${DEST}/d-force`, { ...conn(), secret_name_template: 'vault-force/{{ .SecretPath }}' })).status).toBe(200);
     const r = await api('POST', `${DEST}/d-force/associations/set`, { mount: 'my-kv', secret_name: 'force-a' });
@@ -368,6 +445,7 @@ describe('deleting destinations', () => {
     expect(aws.control.calls().filter((c) => c.operation === 'DeleteSecret')).toEqual([]);
     // a later KV write sends nothing for the forgotten association
     await api('PUT', 'my-kv/data/force-a', { data: { foo: 'later' } });
+    await expect(aws.control.waitForCall(() => true, 300)).rejects.toThrow();
     expect((await api('LIST', 'sys/sync/destinations')).body.data.key_info['aws-sm/']).not.toContain('d-force');
   });
 });
