@@ -156,6 +156,8 @@ const syncSchema = z
     retry_max: duration().default(5 * 60_000),
     queue_capacity: positiveInt().default(1_000_000),
     first_attempt_wait: duration(true).default(5000),
+    // writes/s per destination (0 = no limit of ours, e.g. quota-off benchmarks); default: each type's published quota
+    destination_rate: conv((v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined), 'must be a number of writes per second, 0 or more').optional(),
   })
   .superRefine((s, ctx) => {
     if (s.retry_initial > s.retry_max) {

@@ -43,6 +43,8 @@ export interface SyncConfig {
   retryMaxMs: number;
   queueCapacity: number;
   firstAttemptWaitMs: number;
+  /** writes/s per destination overriding each type's default (0 = unlimited); absent = defaults */
+  destinationRate?: number;
 }
 
 export interface VaultSourceConfig {
@@ -138,6 +140,7 @@ function toServerConfig(f: FileConfig, seal: SealConfig): Omit<ServerConfig, 'se
       retryMaxMs: f.sync.retry_max,
       queueCapacity: f.sync.queue_capacity,
       firstAttemptWaitMs: f.sync.first_attempt_wait,
+      ...(f.sync.destination_rate !== undefined ? { destinationRate: f.sync.destination_rate } : {}),
     },
   };
   if (f.log_format !== undefined) out.logFormat = f.log_format;

@@ -50,6 +50,11 @@ export class SyncService {
     return next;
   }
 
+  /** Runs a reconcile pass now (sys/sync/reconcile); returns how many associations it re-marked. */
+  reconcile(): Promise<number> {
+    return this.engine.reconcile();
+  }
+
   // ------------------------------------------------------- destinations
 
   static checkType(type: string): DestinationType {

@@ -96,6 +96,12 @@ export function syncRoutes(svc: () => SyncService): RouteDef[] {
       },
     },
     {
+      // ours, not Vault's: a reconcile pass on demand (operators, benchmarks)
+      pattern: 'sys/sync/reconcile',
+      capability: { write: ['sudo'] },
+      handlers: { write: async () => ({ data: { marked: await svc().reconcile() } }) },
+    },
+    {
       pattern: 'sys/activation-flags',
       handlers: { read: async () => ({ data: { activated: ['secrets-sync'], unactivated: [] } }) },
     },
