@@ -51,6 +51,8 @@ export interface SyncSettings {
   retryInitialMs: number;
   retryMaxMs: number;
   firstAttemptWaitMs: number;
+  /** writes/s per destination overriding each type's default (0 = unlimited) */
+  destinationRate?: number;
 }
 
 const DEFAULT_SYNC: SyncSettings = { workers: 16, reconcileIntervalMs: 600_000, retryInitialMs: 1000, retryMaxMs: 300_000, firstAttemptWaitMs: 5000 };
@@ -150,6 +152,7 @@ export class Core implements ApiBackend {
     const settings = { ...DEFAULT_SYNC, ...(this.opts.sync ?? {}) };
     const source = new EmbeddedSource(mounts, kv, this.clock);
     const syncEngine = new SyncEngine(store, source, this.clock, this.opts.logger, this.syncMetrics, settings);
+    if (settings.destinationRate !== undefined) syncEngine.clients.rateOverride = settings.destinationRate;
     // The outbox: every KV change marks the secret's associations dirty in the same transaction.
     kv.onChange((tx, change) => syncEngine.markSecretDirty(tx, change.mount.accessor, change.path).then(() => undefined));
     mounts.onDisable(async (tx, m) => {
