@@ -176,6 +176,11 @@ export class Core implements ApiBackend {
     for (const hook of this.serviceHooks) await hook(svc);
   }
 
+  /** Every route table (system, mounted KV-v2, mounted KV-v1): the authorisation sweep iterates them. */
+  routeTables(): { system: RouteTable; kv2: RouteTable; kv1: RouteTable } {
+    return { system: this.systemRoutes, kv2: this.kvRoutes, kv1: this.kv1Routes };
+  }
+
   resolveMount(path: string): { mount: MountEntry; routes: RouteTable; rest: string } | undefined {
     const r = this.services?.mounts.resolve(path);
     if (!r) return undefined;
