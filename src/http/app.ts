@@ -181,29 +181,35 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
     if (!match) {
       if (!backend.initialized()) throw new UnavailableError('Vault is not initialized');
       const resolved = backend.resolveMount(path);
-      if (!resolved) throw new NotFoundError(`no handler for route "${path}"`);
-      mount = resolved.mount;
-      mountType = resolved.mount.type;
-      match = resolved.routes.match(resolved.rest);
-      if (!match) throw new VaultErrorNoRoute(path);
+      if (resolved) {
+        mount = resolved.mount;
+        mountType = resolved.mount.type;
+        match = resolved.routes.match(resolved.rest);
+      }
     } else if (path.startsWith('auth/token/')) mountType = 'token';
-    const def = match.def;
-    if (!backend.initialized() && !def.allowUninitialised) throw new UnavailableError('Vault is not initialized');
-    const handler = def.handlers[op];
-    if (!handler) throw new MethodNotAllowedError();
+    const def = match?.def;
+    if (!backend.initialized() && !def?.allowUninitialised) throw new UnavailableError('Vault is not initialized');
+    const handler = def?.handlers[op];
 
     const raw = op === 'write' || op === 'patch' ? parseBody(req, op) : Object.fromEntries(Object.entries(query).filter(([k]) => k !== 'list'));
     const warnings: string[] = [];
-    if (def.fields) {
-      const c = coerceFields(raw, def.fields);
-      data = c.data;
-      if (c.unknown.length) warnings.push(`Endpoint ignored these unrecognized parameters: [${c.unknown.join(' ')}]`);
+    // Coercion errors are raised only after authorisation: a caller without
+    // the capability learns nothing of a route's fields (nor that it exists).
+    let fieldError: unknown;
+    if (def?.fields && handler) {
+      try {
+        const c = coerceFields(raw, def.fields);
+        data = c.data;
+        if (c.unknown.length) warnings.push(`Endpoint ignored these unrecognized parameters: [${c.unknown.join(' ')}]`);
+      } catch (err) {
+        fieldError = err;
+      }
     } else data = raw;
 
     const ctx: RequestContext = {
       op,
       path,
-      params: match.params,
+      params: match?.params ?? {},
       data,
       raw,
       query,
@@ -214,20 +220,25 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
       remoteAddress: req.ip,
       mount,
     };
-    if (!def.unauthenticated) {
+    if (!def?.unauthenticated) {
+      // Deny by default: a missing route or operation is revealed (404/405)
+      // only to a token that could use the path, as Vault does.
       if (!clientToken) throw new PermissionDeniedError();
       token = await backend.lookupToken(clientToken);
       if (!token) throw new PermissionDeniedError('permission denied');
       ctx.token = token;
       ctx.acl = await backend.aclFor(token);
-      if (def.authorize) await def.authorize(ctx);
+      if (def?.authorize && handler) await def.authorize(ctx);
       else {
-        const exists = op === 'write' && def.exists ? await def.exists(ctx) : undefined;
-        const caps = def.capability?.[op] ?? capabilityFor(op, exists);
+        const exists = op === 'write' && def?.exists && handler ? await def.exists(ctx) : undefined;
+        const caps = def?.capability?.[op] ?? capabilityFor(op, exists);
         if (!caps.some((c) => ctx.acl!.allows(path, c))) throw new PermissionDeniedError();
       }
-      if (!(await backend.useToken(token))) throw new PermissionDeniedError();
     }
+    if (!match) throw mount ? new VaultErrorNoRoute(path) : new NotFoundError(`no handler for route "${path}"`);
+    if (!handler) throw new MethodNotAllowedError();
+    if (fieldError !== undefined) throw fieldError;
+    if (token && !(await backend.useToken(token))) throw new PermissionDeniedError();
     const result: RouteResult | undefined = await handler(ctx);
     if (result === undefined) return finish(204, undefined);
     if (result.rawBody !== undefined) return finish(result.status ?? 200, result.rawBody);
