@@ -54,6 +54,10 @@ export function validateDestination(type: DestinationType, conn: Record<string, 
   if (tmpl.render({}).length === 0 && tmpl.referencedFields.size === 0) {
     throw new BadRequestError('secret_name_template: renders an empty name');
   }
+  // Without SecretKey every KV key renders the same name: the keys would overwrite one another at the destination.
+  if (options.granularity === 'secret-key' && !tmpl.referencedFields.has('SecretKey')) {
+    throw new BadRequestError('secret_name_template: must use {{ .SecretKey }} with granularity "secret-key", or every key of a secret is written to the same external name');
+  }
   if (!spec.supportsTags && Object.keys(options.customTags).length > 0) {
     throw new BadRequestError(`custom_tags: not supported by destination type ${type}`);
   }

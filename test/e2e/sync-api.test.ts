@@ -102,11 +102,20 @@ describe('destinations', () => {
   });
 
   it('creates with POST; a credential never set reads ""', async () => {
-    const r = await api('POST', `${DEST}/d-post`, { region: 'eu-west-1', endpoint_url: aws.url, granularity: 'secret-key' });
+    const r = await api('POST', `${DEST}/d-post`, { region: 'eu-west-1', endpoint_url: aws.url, granularity: 'secret-key', secret_name_template: 'vault/{{ .SecretPath }}/{{ .SecretKey }}' });
     expect(r.status, r.text).toBe(200);
     const g = await api('GET', `${DEST}/d-post`);
     expect(g.body.data.connection_details).toMatchObject({ access_key_id: '', secret_access_key: '', region: 'eu-west-1' });
     expect(g.body.data.options.granularity_level).toBe('secret-key');
+  });
+
+  it('secret-key granularity with a template without SecretKey is a 400 (every key would overwrite the same name)', async () => {
+    const r = await api('PUT', `${DEST}/d-collide`, { ...conn(), granularity: 'secret-key' });
+    expect(r.status).toBe(400);
+    expect(r.body.errors.join(' ')).toContain('secret_name_template');
+    expect((await api('GET', `${DEST}/d-collide`)).status).toBe(404);
+    const p = await api('PATCH', `${DEST}/d-post`, { secret_name_template: 'vault/{{ .SecretPath }}' });
+    expect(p.status).toBe(400);
   });
 
   it('PATCH changes only the given fields and keeps the credentials', async () => {
