@@ -183,17 +183,7 @@ export class KvEngine {
     const cfg = await this.configIn(tx, m);
     const nowMs = this.clock.nowMs();
     const now = rfc3339Nano(nowMs);
-    const meta: KeyMeta = existing ?? {
-      created_time: now,
-      updated_time: now,
-      current_version: 0,
-      oldest_version: 0,
-      max_versions: 0,
-      cas_required: false,
-      delete_version_after: 0,
-      custom_metadata: null,
-      versions: {},
-    };
+    const meta: KeyMeta = existing ?? emptyMeta(now);
     if (cas === undefined && (cfg.cas_required || meta.cas_required)) throw new BadRequestError('check-and-set parameter required for this call');
     if (cas !== undefined && cas !== meta.current_version) throw new BadRequestError('check-and-set parameter did not match the current version');
     const version = meta.current_version + 1;
@@ -276,17 +266,7 @@ export class KvEngine {
       const existing = await tx.getJson<KeyMeta>(metaKey(m, path));
       if (!existing && mode === 'patch') throw new NotFoundError();
       const now = rfc3339Nano(this.clock.nowMs());
-      const meta: KeyMeta = existing ?? {
-        created_time: now,
-        updated_time: now,
-        current_version: 0,
-        oldest_version: 0,
-        max_versions: 0,
-        cas_required: false,
-        delete_version_after: 0,
-        custom_metadata: null,
-        versions: {},
-      };
+      const meta: KeyMeta = existing ?? emptyMeta(now);
       if (input.max_versions !== undefined) meta.max_versions = input.max_versions;
       if (input.cas_required !== undefined) meta.cas_required = input.cas_required;
       if (input.delete_version_after !== undefined) meta.delete_version_after = input.delete_version_after;
@@ -369,4 +349,18 @@ export function immediateChildren(keys: string[], baseLen: number): string[] {
     out.add(i === -1 ? rest : rest.slice(0, i + 1));
   }
   return [...out].sort();
+}
+
+function emptyMeta(now: string): KeyMeta {
+  return {
+    created_time: now,
+    updated_time: now,
+    current_version: 0,
+    oldest_version: 0,
+    max_versions: 0,
+    cas_required: false,
+    delete_version_after: 0,
+    custom_metadata: null,
+    versions: {},
+  };
 }
