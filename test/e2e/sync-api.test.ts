@@ -163,7 +163,12 @@ describe('destinations', () => {
       const r = await api('PUT', `sys/sync/destinations/${t}/d1`, { access_token: 'x' });
       expect(r.status, t).toBe(400);
       expect(r.body.errors.join(' ')).toContain('unsupported destination type');
+      const p = await api('PATCH', `sys/sync/destinations/${t}/d1`, { access_token: 'x' });
+      expect(p.status, `PATCH ${t}`).toBe(400);
+      expect(p.body.errors.join(' ')).toContain('unsupported destination type');
     }
+    const px = await api('PATCH', 'sys/sync/destinations/x/d1', { region: 'us-east-1' });
+    expect(px.body.errors).toEqual(['unsupported destination type x']);
   });
 
   it('a bad template (parse error, unknown field) is a 400 and nothing is stored', async () => {

@@ -3,7 +3,7 @@ import type { DestinationOptions } from '../../destinations/destination.js';
 import { DESTINATION_OPTION_FIELDS, destinationTypes, isDestinationType } from '../../destinations/registry.js';
 import { BadRequestError, NotFoundError } from '../../errors.js';
 import type { DestinationRecord } from '../../sync/sync-types.js';
-import type { SyncService } from '../../sync/sync-service.js';
+import { SyncService } from '../../sync/sync-service.js';
 import type { FieldSpec } from '../field-coercion.js';
 import type { RequestContext, RouteDef, RouteResult } from '../router.js';
 
@@ -143,6 +143,8 @@ export function syncRoutes(svc: () => SyncService): RouteDef[] {
         },
         write: writeDest,
         patch: async (ctx) => {
+          // the type first: PATCH of an unsupported type is a 400 like PUT/POST, not a 404
+          SyncService.checkType(ctx.params.type!);
           if (!(await svc().readDestination(ctx.params.type!, ctx.params.name!))) throw new NotFoundError();
           return writeDest(ctx);
         },
