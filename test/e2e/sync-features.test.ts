@@ -199,6 +199,42 @@ describe('custom tags', () => {
   });
 });
 
+describe('credential changes', () => {
+  it('a wrong secret key is CLIENT_SIDE_ERROR without echoing it; PATCHing the right one back and set → SYNCED', async () => {
+    await createDest('d-creds', { ...conn(), secret_name_template: 'vault-creds/{{ .SecretPath }}' });
+    await kvPut('rotated', { v: KV_CANARY });
+    await setAssoc('d-creds', 'rotated');
+    const wrong = 'wrongSecretAccessKey/0123456789abcdefABCD';
+    const p = await api('PATCH', `${DEST}/d-creds`, { secret_access_key: wrong });
+    expect(p.status).toBe(200);
+    expect(p.body.data.connection_details.secret_access_key).toBe('*****');
+    await kvPut('rotated', { v: 'second' });
+    const entry = await waitFor(async () => {
+      const e = (await entries('d-creds'))[`${accessor}/rotated`];
+      return e?.sync_status === 'CLIENT_SIDE_ERROR' ? e : undefined;
+    }, 5000);
+    expect(entry.last_error).toMatch(/signature|SignatureDoesNotMatch/i);
+    expect(JSON.stringify(seen.map((r) => r.text))).not.toContain(wrong);
+    expect((await api('PATCH', `${DEST}/d-creds`, { secret_access_key: SECRET_KEY })).status).toBe(200);
+    const e = await setAssoc('d-creds', 'rotated');
+    expect(e[`${accessor}/rotated`].sync_status).toBe('SYNCED');
+    expect(live('vault-creds/rotated')?.currentValue).toBe('{"v":"second"}');
+  });
+});
+
+describe('secret lifecycle with secret-key granularity', () => {
+  it('deleting the KV metadata deletes every per-key secret; a set before the secret exists syncs once it is written', async () => {
+    await createDest('d-life', { ...conn(), granularity: 'secret-key', secret_name_template: 'vault-life/{{ .SecretPath }}/{{ .SecretKey }}' });
+    const e = await setAssoc('d-life', 'later');
+    expect(Object.values(e).map((x: any) => x.sync_status)).not.toContain('SYNCED');
+    await kvPut('later', { a: '1', b: '2' });
+    await waitFor(() => live('vault-life/later/a')?.currentValue === '1' && live('vault-life/later/b')?.currentValue === '2', 5000);
+    expect((await api('DELETE', 'my-kv/metadata/later')).status).toBe(204);
+    await waitFor(() => gone('vault-life/later/a') && gone('vault-life/later/b'), 5000);
+    await waitFor(async () => Object.values(await entries('d-life')).every((x: any) => x.sync_status === 'UNSYNCED'), 5000);
+  });
+});
+
 describe('disabled sync', () => {
   it('while disabled a KV write sends nothing and shows PENDING; re-enabling syncs it', async () => {
     await createDest('d-dis', conn());
