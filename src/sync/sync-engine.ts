@@ -4,6 +4,7 @@
  * reads the latest source state, plans, applies through the destination and
  * records the outcome, plus the periodic reconcile. Jobs carry no values.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DestinationError, classifyError, type DestinationTimeouts } from '../destinations/destination.js';
 import type { SecretSource } from '../sources/source.js';
@@ -33,6 +34,13 @@ export interface EngineOptions {
   leaseMs?: number;
   /** per destination; default 16 */
   destinationConcurrency?: number;
+  /**
+   * Whether other server instances work the same queue (shared storage such
+   * as PostgreSQL). When false (SQLite: one server per file) a lease this
+   * instance did not take was left by a predecessor that crashed, and is
+   * ignored rather than waited out.
+   */
+  sharedStorage?: boolean;
   /** destination clients' network timeouts (default: each type's own) */
   destinationTimeouts?: DestinationTimeouts;
 }
@@ -45,6 +53,8 @@ export class SyncEngine {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private config: SyncConfig = { ...DEFAULT_SYNC_CONFIG };
+  /** this engine instance, recorded in the leases it takes */
+  private readonly owner = randomUUID();
   readonly clients: DestinationClients;
 
   constructor(
@@ -166,12 +176,18 @@ export class SyncEngine {
         continue;
       }
       this.running.add(id);
-      void this.process(id).finally(() => {
-        this.running.delete(id);
-        this.wake(id);
-        this.metrics.queueDepth.set(this.schedule.size);
-        this.pump();
-      });
+      void this.process(id)
+        .catch((err: unknown) => {
+          // A storage failure mid-attempt: the persistent entry is intact, so look again after a backoff.
+          this.logger.error({ association: id, err: (err as Error).message }, 'sync attempt aborted');
+          if (!this.stopped) this.schedule.put(id, this.clock.nowMs() + this.backoffMs(1));
+        })
+        .finally(() => {
+          this.running.delete(id);
+          this.wake(id);
+          this.metrics.queueDepth.set(this.schedule.size);
+          this.pump();
+        });
     }
     const next = this.schedule.peekDue();
     if (next !== undefined && this.running.size < this.opts.workers) {
@@ -192,8 +208,9 @@ export class SyncEngine {
       const q = await tx.getJson<QueueEntry>(keys.queue(id));
       if (!q) return undefined;
       const now = this.clock.nowMs();
-      if (q.leaseUntil && q.leaseUntil > now) return { leased: q.leaseUntil };
-      await tx.putJson(keys.queue(id), { ...q, leaseUntil: now + leaseMs });
+      // Our own live attempts are excluded by `running`; a foreign lease only counts when another instance may hold it.
+      if (q.leaseUntil && q.leaseUntil > now && q.leaseOwner !== this.owner && this.opts.sharedStorage) return { leased: q.leaseUntil };
+      await tx.putJson(keys.queue(id), { ...q, leaseUntil: now + leaseMs, leaseOwner: this.owner });
       return { q };
     });
     if (!claim) return;
@@ -329,7 +346,7 @@ export class SyncEngine {
       if (!q) return;
       if (q.seq === claimed.seq) await tx.delete(keys.queue(id));
       else {
-        const { leaseUntil: _drop, ...rest } = q;
+        const { leaseUntil: _drop, leaseOwner: _owner, ...rest } = q;
         await tx.putJson(keys.queue(id), { ...rest, attempts: 0, enqueuedMs: claimed.enqueuedMs });
         requeue = this.clock.nowMs();
       }
@@ -346,7 +363,7 @@ export class SyncEngine {
       }
       const q = await tx.getJson<QueueEntry>(keys.queue(id));
       if (!q) return;
-      const { leaseUntil: _drop, ...rest } = q;
+      const { leaseUntil: _drop, leaseOwner: _owner, ...rest } = q;
       // A newer mark since the claim is still retried with backoff: the destination is failing.
       await tx.putJson(keys.queue(id), { ...rest, attempts: claimed.attempts + 1, dueMs: due });
     });

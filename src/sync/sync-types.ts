@@ -65,6 +65,8 @@ export interface QueueEntry {
   enqueuedMs: number;
   /** lease: another worker owns it until then */
   leaseUntil?: number;
+  /** the engine instance that took the lease (absent in entries written before owners were recorded) */
+  leaseOwner?: string;
 }
 
 export const keys = {
