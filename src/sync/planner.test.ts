@@ -71,4 +71,11 @@ describe('planner', () => {
     const p = plan(base({ context: { MountAccessor: 'kv_1', SecretPath: 'a b#c' } }));
     expect(p.upserts[0]!.name).toBe('vault/kv_1/a_b_c');
   });
+
+  it('refuses two keys that normalise to the same external name', () => {
+    const t = compileTemplate('vault/{{ .SecretKey }}');
+    expect(() => plan(base({ granularity: 'secret-key', template: t, source: { kind: 'data', version: 1, data: { 'a b': '1', a_b: '2' } } }))).toThrow(
+      /keys "a b" and "a_b" both map to the external name vault\/a_b/,
+    );
+  });
 });

@@ -3,7 +3,7 @@
  * destination last received, decide the external writes and deletes. No I/O;
  * hashing is injected so the planner never needs the key.
  */
-import type { Granularity } from '../destinations/destination.js';
+import { DestinationError, type Granularity } from '../destinations/destination.js';
 import type { CompiledTemplate, NameTemplateContext } from './name-template.js';
 import type { ExternalEntry } from './sync-types.js';
 
@@ -73,6 +73,11 @@ export function plan(input: PlanInput): Plan {
   for (const [key, value] of desiredValues(input.source, input.granularity)) {
     const ctx = input.granularity === 'secret-key' ? { ...input.context, SecretKey: key } : input.context;
     const name = input.normalize(input.template.render(ctx));
+    if (wanted.has(name)) {
+      // Two KV keys landing on one external secret would silently overwrite each other.
+      const other = [...Object.entries(next)].find(([, e]) => e.name === name)?.[0] ?? '';
+      throw new DestinationError('CLIENT_SIDE_ERROR', `keys "${other}" and "${key}" both map to the external name ${name}; rename one of them or change secret_name_template`, { retryable: false });
+    }
     wanted.add(name);
     const hash = input.hash(name, value, input.customTags);
     const prev = input.previous[key];
