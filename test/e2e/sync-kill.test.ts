@@ -26,6 +26,7 @@ let port: number;
 let root: string;
 let accessor: string;
 const procs: ServerProcess[] = [];
+const dirs: string[] = [];
 
 async function start(): Promise<ServerProcess> {
   const p = await startConfigServer(configPath, port, { token: root });
@@ -33,10 +34,10 @@ async function start(): Promise<ServerProcess> {
   return p;
 }
 
-beforeAll(async () => {
-  aws = await startAwsEmulator();
-  aws.control.setPolicy('AKIAIOSFODNN7EXAMPLE', BRIEF_POLICY);
+/** A fresh data directory and config (SQLite file, seal key, short retries); the server is not started. */
+async function freshServerFiles(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'secrets-sync-kill-'));
+  dirs.push(dir);
   port = await freePort();
   configPath = writeJsonConfig(join(dir, 'config.json'), {
     dir,
@@ -44,11 +45,30 @@ beforeAll(async () => {
     keyFile: writeSealKey(join(dir, 'seal.key')),
     extra: { log_level: 'warn', sync: { retry_initial: '100ms', retry_max: '1s' } },
   });
+}
+
+/** Starts, initialises (root token in `root`), restarts, mounts my-kv and creates aws-sm destination `d`. */
+async function initServer(): Promise<ServerProcess> {
+  let s = await start();
+  const init = await s.api('PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 }, { token: null });
+  expect(init.status).toBe(200);
+  root = init.body.root_token;
+  await s.stop();
+  s = await start();
+  expect((await s.api('PUT', 'sys/mounts/my-kv/', { type: 'kv-v2' })).status).toBe(204);
+  accessor = (await s.api('GET', 'sys/mounts/my-kv')).body.data.accessor;
+  expect((await s.api('PUT', 'sys/sync/destinations/aws-sm/d', emulatorConnection(aws.url))).status).toBe(200);
+  return s;
+}
+
+beforeAll(async () => {
+  aws = await startAwsEmulator();
+  aws.control.setPolicy('AKIAIOSFODNN7EXAMPLE', BRIEF_POLICY);
 });
 afterAll(async () => {
   for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) await p.kill9();
   await aws?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 const awsValue = (secret: string): string | undefined => {
@@ -59,15 +79,8 @@ const json = (v: string): string => JSON.stringify({ v });
 
 describe('kill -9 mid-burst, three times', () => {
   it('every acknowledged write reaches AWS and every association ends SYNCED with it', async () => {
-    let s = await start();
-    const init = await s.api('PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 }, { token: null });
-    expect(init.status).toBe(200);
-    root = init.body.root_token;
-    await s.stop();
-    s = await start();
-    expect((await s.api('PUT', 'sys/mounts/my-kv/', { type: 'kv-v2' })).status).toBe(204);
-    accessor = (await s.api('GET', 'sys/mounts/my-kv')).body.data.accessor;
-    expect((await s.api('PUT', 'sys/sync/destinations/aws-sm/d', emulatorConnection(aws.url))).status).toBe(200);
+    await freshServerFiles();
+    let s = await initServer();
 
     /** last acknowledged value per secret, and the write in flight (maybe committed, never acknowledged) when the server died */
     const acked = new Map<string, string>();
@@ -144,4 +157,37 @@ describe('kill -9 mid-burst, three times', () => {
     for (const secret of SECRETS) expect(awsValue(secret)).toBe(json(current.get(secret)!));
     await s.stop();
   }, 80_000);
+});
+
+describe('graceful restart', () => {
+  it('jobs queued while the destination fails survive SIGTERM and complete after the restart', async () => {
+    await freshServerFiles();
+    let s = await initServer();
+    const names = ['r1', 'r2', 'r3', 'r4', 'r5'];
+    aws.control.setFaults({ errorRate: 1 });
+    try {
+      for (const n of names) {
+        expect((await s.api('PUT', `my-kv/data/${n}`, { data: { v: `${n}-a` } })).status).toBe(200);
+        await s.api('PUT', 'sys/sync/destinations/aws-sm/d/associations/set', { mount: 'my-kv', secret_name: n });
+        expect((await s.api('PUT', `my-kv/data/${n}`, { data: { v: `${n}-b` } })).status).toBe(200);
+      }
+      await waitFor(async () => {
+        const r = await s.api('GET', 'sys/sync/destinations/aws-sm/d/associations');
+        return names.every((n) => r.body.data.associated_secrets[`${accessor}/${n}`]?.sync_status === 'EXTERNAL_SERVICE_ERROR');
+      }, 10_000, 50);
+      const exit = await s.stop();
+      expect(exit.code).toBe(0);
+      for (const n of names) expect(awsValue(n)).toBeUndefined();
+    } finally {
+      // the destination recovers while the server is down: only the persisted queue can finish the work
+      aws.control.setFaults({});
+    }
+    s = await start();
+    await waitFor(async () => {
+      const r = await s.api('GET', 'sys/sync/destinations/aws-sm/d/associations');
+      return names.every((n) => r.body.data.associated_secrets[`${accessor}/${n}`]?.sync_status === 'SYNCED');
+    }, 15_000, 50);
+    for (const n of names) expect(awsValue(n)).toBe(json(`${n}-b`));
+    await s.stop();
+  }, 40_000);
 });
