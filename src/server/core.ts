@@ -11,6 +11,10 @@ import { BadRequestError, UnavailableError } from '../errors.js';
 import { syncRoutes } from '../http/routes/sync-routes.js';
 import { createRegistry, metricsRoutes } from '../observability/metrics.js';
 import { EmbeddedSource } from '../sources/embedded-source.js';
+import type { SecretSource } from '../sources/source.js';
+import { AuditBroker } from '../observability/audit-devices.js';
+import { auditRoutes } from '../http/routes/sys-audit-routes.js';
+import { KvEventBus, kvEventOf } from '../kv/kv-events.js';
 import { SyncEngine } from '../sync/sync-engine.js';
 import { SyncMetrics } from '../sync/sync-metrics.js';
 import { SyncService } from '../sync/sync-service.js';
@@ -42,6 +46,8 @@ export interface CoreOptions {
   storageType: string;
   logger: Logger;
   clock?: Clock;
+  /** where secrets are read from; default the embedded KV (a remote Vault with `source "vault"`) */
+  source?: () => SecretSource;
 }
 
 /** Engine settings (milliseconds). */
@@ -80,9 +86,15 @@ export class Core implements ApiBackend {
   readonly requestObservers: Array<(info: RequestInfo) => void> = [];
   /** hooks that build further services once unsealed (the sync engine) */
   private readonly serviceHooks: Array<(svc: Services) => Promise<void>> = [];
+  /** audit devices (sys/audit), fed by every finished request */
+  readonly audit: AuditBroker;
+  /** committed KV-v2 events (sys/events/subscribe) */
+  readonly events = new KvEventBus();
 
   private constructor(private readonly opts: CoreOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.audit = new AuditBroker(opts.logger, this.clock, this.registry);
+    this.requestObservers.push((info) => this.audit.observe(info));
   }
 
   /** Opens the core; unseals at once when the store holds a keyring. */
@@ -109,6 +121,7 @@ export class Core implements ApiBackend {
     const lazyAuth = (): Auth => this.svc().auth;
     this.systemRoutes.add(...tokenRoutes(lazyAuth), ...policyRoutes(lazyAuth));
     this.systemRoutes.add(...syncRoutes(() => this.svc().sync), ...metricsRoutes(this.registry));
+    this.systemRoutes.add(...auditRoutes(() => this.audit));
   }
 
   /** Adds routes (sync API, audit, events) to the system table. */
@@ -150,11 +163,16 @@ export class Core implements ApiBackend {
     await mounts.load();
     const kv = new KvEngine(store, this.clock);
     const settings = { ...DEFAULT_SYNC, ...(this.opts.sync ?? {}) };
-    const source = new EmbeddedSource(mounts, kv, this.clock);
+    const source = this.opts.source?.() ?? new EmbeddedSource(mounts, kv, this.clock);
     const syncEngine = new SyncEngine(store, source, this.clock, this.opts.logger, this.syncMetrics, settings);
     if (settings.destinationRate !== undefined) syncEngine.clients.rateOverride = settings.destinationRate;
     // The outbox: every KV change marks the secret's associations dirty in the same transaction.
     kv.onChange((tx, change) => syncEngine.markSecretDirty(tx, change.mount.accessor, change.path).then(() => undefined));
+    kv.onChange(async (tx, change) => {
+      if (this.events.size === 0) return;
+      const e = kvEventOf(change, this.clock.nowMs());
+      tx.onCommit(() => this.events.publish(e));
+    });
     mounts.onDisable(async (tx, m) => {
       if ((await tx.list(`${keys.bySecretAll}${m.accessor}/`, { limit: 1 })).length > 0) {
         throw new BadRequestError(`mount ${m.path} has secrets associated with sync destinations; remove the associations first`);
@@ -171,6 +189,7 @@ export class Core implements ApiBackend {
     };
     this.kvRoutes = new RouteTable().add(...kvV2Routes(kv));
     this.kv1Routes = new RouteTable().add(...kvV1Routes(svc.kv1));
+    await this.audit.attach(store);
     this.services = svc;
     await syncEngine.start();
     for (const hook of this.serviceHooks) await hook(svc);
@@ -211,6 +230,7 @@ export class Core implements ApiBackend {
 
   async close(): Promise<void> {
     await this.services?.syncEngine.stop();
+    await this.audit.close();
     await this.opts.physical.close();
   }
 }

@@ -14,6 +14,10 @@ import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { PhysicalStore } from '../storage/store.js';
 import type { EngineOptions } from '../sync/sync-engine.js';
 import { Core, type SyncSettings } from './core.js';
+import { attachEventsWebSocket } from '../http/events-ws.js';
+import { RemoteFeeds } from '../sources/vault/remote-feeds.js';
+import { VaultClient } from '../sources/vault/vault-client.js';
+import { VaultSource } from '../sources/vault/vault-source.js';
 
 export interface StartOptions {
   /** dev mode: in-memory, initialised at once, `secret/` mounted */
@@ -28,6 +32,8 @@ export interface StartOptions {
    * settings object to the engine as is, so engine-only options ride along.
    */
   sync?: Partial<SyncSettings> & Pick<EngineOptions, 'destinationTimeouts' | 'leaseMs'>;
+  /** remote source feeds (config `source "vault"`); `events: false` leaves the events WebSocket out (tests) */
+  sourceFeeds?: { events?: boolean };
 }
 
 export interface ServerHandle {
@@ -36,6 +42,8 @@ export interface ServerHandle {
   app: FastifyInstance;
   /** dev mode only */
   rootToken?: string;
+  /** the remote source's change feeds, when `source "vault"` is configured and the store is unsealed */
+  feeds(): RemoteFeeds | undefined;
   close(): Promise<void>;
 }
 
@@ -55,6 +63,9 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   const dev = opts.dev !== undefined;
   const logger = opts.logger ?? createLogger(config?.logLevel ?? 'info');
   const { physical, storageType } = openPhysical(config, dev);
+  const remote = !dev ? config?.source?.vault : undefined;
+  const vaultSource = remote ? new VaultSource(new VaultClient(remote, { logger })) : undefined;
+  let feeds: RemoteFeeds | undefined;
   let core: Core;
   try {
     core = await Core.open({
@@ -64,10 +75,24 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
       storageType,
       logger,
       sync: { ...(config?.sync ?? {}), ...(opts.sync ?? {}) },
+      ...(vaultSource && { source: () => vaultSource }),
     });
   } catch (err) {
     await physical.close();
     throw err;
+  }
+  if (remote && vaultSource) {
+    try {
+      // Runs now when already unsealed, else at sys/init.
+      await core.withServices(async (svc) => {
+        feeds = new RemoteFeeds({ store: svc.store, engine: svc.syncEngine, source: vaultSource, config: remote, logger, registry: core.registry, events: opts.sourceFeeds?.events });
+        await feeds.start();
+      });
+    } catch (err) {
+      await feeds?.stop();
+      await core.close();
+      throw err;
+    }
   }
   let rootToken: string | undefined;
   if (dev) {
@@ -77,11 +102,14 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   const tcp = config?.listener.tcp;
   const https = tcp && !tcp.tlsDisable ? { cert: readFileSync(tcp.tlsCertFile!), key: readFileSync(tcp.tlsKeyFile!) } : undefined;
   const app = buildApp({ backend: core, logger, maxRequestSize: tcp?.maxRequestSize });
+  const closeEvents = attachEventsWebSocket(app.server, core, core.events, logger);
   const where = opts.listen ?? (tcp ? { host: tcp.host, port: tcp.port } : { host: '127.0.0.1', port: 8200 });
   let listening;
   try {
     listening = await listenApp(app, where.host, where.port, https);
   } catch (err) {
+    closeEvents();
+    await feeds?.stop();
     await core.close();
     throw err;
   }
@@ -92,7 +120,10 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
     core,
     app,
     rootToken,
+    feeds: () => feeds,
     async close() {
+      await feeds?.stop();
+      closeEvents();
       await listening.close();
       await core.close();
       logger.flush?.();
