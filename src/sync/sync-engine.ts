@@ -43,12 +43,28 @@ export interface EngineOptions {
   sharedStorage?: boolean;
   /** destination clients' network timeouts (default: each type's own) */
   destinationTimeouts?: DestinationTimeouts;
+  /**
+   * A secret that changed again while it was being synced waits this long
+   * before its next round (default 200 ms), so a burst of writes to one
+   * secret costs a few destination writes rather than one per version.
+   */
+  coalesceMs?: number;
+}
+
+interface Waiter {
+  /** the queue seq an attempt must have claimed; undefined until read */
+  want: number | undefined;
+  /** highest seq claimed by attempts that ended before `want` was known */
+  seen: number;
+  done: () => void;
 }
 
 export class SyncEngine {
   private readonly schedule = new Schedule();
   private readonly running = new Set<string>();
-  private readonly waiters = new Map<string, Array<() => void>>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** queue seq claimed by the attempt running on each id */
+  private readonly claimedSeq = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -116,8 +132,9 @@ export class SyncEngine {
   async markDirty(tx: SecureTx, id: string, opts: { resetAttempts?: boolean } = {}): Promise<void> {
     const now = this.clock.nowMs();
     const cur = await tx.getJson<QueueEntry>(keys.queue(id));
+    // An existing entry is already scheduled (now, after a backoff, or after the coalescing pause): a further mark joins it.
     const q: QueueEntry = cur
-      ? { ...cur, seq: cur.seq + 1, dueMs: opts.resetAttempts || cur.attempts === 0 ? now : cur.dueMs, attempts: opts.resetAttempts ? 0 : cur.attempts }
+      ? { ...cur, seq: cur.seq + 1, dueMs: opts.resetAttempts ? now : cur.dueMs, attempts: opts.resetAttempts ? 0 : cur.attempts }
       : { seq: 1, dueMs: now, attempts: 0, enqueuedMs: now };
     await tx.putJson(keys.queue(id), q);
     tx.onCommit(() => {
@@ -138,25 +155,45 @@ export class SyncEngine {
     return rows.length;
   }
 
-  /** Resolves after the next attempt on id completes, or after timeoutMs. */
+  /**
+   * Resolves once an attempt on id that saw the caller's (already committed)
+   * mark has completed, or after timeoutMs. An attempt already running when
+   * the mark was made does not count: it read the state before the mark.
+   */
   waitForAttempt(id: string, timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, timeoutMs);
+      const w: Waiter = {
+        want: undefined,
+        seen: 0,
+        done: () => {
+          clearTimeout(t);
+          const list = this.waiters.get(id);
+          const i = list?.indexOf(w) ?? -1;
+          if (i >= 0) list!.splice(i, 1);
+          if (list?.length === 0) this.waiters.delete(id);
+          resolve();
+        },
+      };
+      const t = setTimeout(w.done, timeoutMs);
       const list = this.waiters.get(id) ?? [];
-      list.push(done);
+      list.push(w);
       this.waiters.set(id, list);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
+      // Registered first, then the seq to wait for: an attempt ending in between is recorded in `seen`.
+      this.store.read((tx) => tx.getJson<QueueEntry>(keys.queue(id))).then(
+        (q) => {
+          if (!q || w.seen >= q.seq) return w.done(); // no entry: an attempt has already consumed the mark
+          w.want = q.seq;
+        },
+        () => w.done(),
+      );
     });
   }
 
-  private wake(id: string): void {
-    const list = this.waiters.get(id);
-    if (!list) return;
-    this.waiters.delete(id);
-    for (const w of list) w();
+  private wake(id: string, claimedSeq: number): void {
+    for (const w of [...(this.waiters.get(id) ?? [])]) {
+      if (w.want === undefined) w.seen = Math.max(w.seen, claimedSeq);
+      else if (claimedSeq >= w.want) w.done();
+    }
   }
 
   private pump(): void {
@@ -184,7 +221,9 @@ export class SyncEngine {
         })
         .finally(() => {
           this.running.delete(id);
-          this.wake(id);
+          const seq = this.claimedSeq.get(id);
+          this.claimedSeq.delete(id);
+          if (seq !== undefined) this.wake(id, seq);
           this.metrics.queueDepth.set(this.schedule.size);
           this.pump();
         });
@@ -219,6 +258,7 @@ export class SyncEngine {
       return;
     }
     const q = claim.q!;
+    this.claimedSeq.set(id, q.seq);
     const { type, name } = parseAssocId(id);
     const [assoc, dest] = await this.store.read(async (tx) => [
       await tx.getJson<AssociationRecord>(keys.assoc(id)),
@@ -346,12 +386,14 @@ export class SyncEngine {
       if (!q) return;
       if (q.seq === claimed.seq) await tx.delete(keys.queue(id));
       else {
+        // Changed again during this round: pause briefly so that the rest of a burst coalesces into the next round.
         const { leaseUntil: _drop, leaseOwner: _owner, ...rest } = q;
-        await tx.putJson(keys.queue(id), { ...rest, attempts: 0, enqueuedMs: claimed.enqueuedMs });
-        requeue = this.clock.nowMs();
+        requeue = this.clock.nowMs() + (this.opts.coalesceMs ?? 200);
+        await tx.putJson(keys.queue(id), { ...rest, attempts: 0, dueMs: requeue, enqueuedMs: claimed.enqueuedMs });
       }
     });
-    if (requeue !== undefined) this.schedule.put(id, requeue);
+    // forced: replaces the placeholder pump() left while this round was running
+    if (requeue !== undefined) this.schedule.put(id, requeue, true);
   }
 
   private async fail(id: string, claimed: QueueEntry, e: DestinationError, external: AssociationRecord['external']): Promise<void> {
