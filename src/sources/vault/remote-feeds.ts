@@ -85,6 +85,7 @@ export class RemoteFeeds {
       });
       this.events.start();
     }
+    await this.hintMounts();
     this.requestReconcile('start');
     if (config.pollIntervalMs > 0) {
       this.pollTimer = setInterval(() => this.requestReconcile('poll'), config.pollIntervalMs);
@@ -130,6 +131,21 @@ export class RemoteFeeds {
       this.notices.inc({ feed, result: n > 0 ? 'marked' : 'unassociated' });
     } catch (err) {
       this.d.logger.error({ err: (err as Error).message, feed }, 'source feed: marking a secret dirty failed');
+    }
+  }
+
+  /** Gives the source each associated accessor's mount path (a token without sys/mounts access needs them after a restart). */
+  private async hintMounts(): Promise<void> {
+    try {
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.d.store.read((tx) => tx.scanJson<AssociationRecord>(keys.assocAll, { after, limit: 1000 }));
+        for (const [, a] of page) this.d.source.hintMount(a.accessor, a.mount);
+        if (page.length < 1000) break;
+        after = page[page.length - 1]![0];
+      }
+    } catch (err) {
+      this.d.logger.warn({ err: (err as Error).message }, 'source: reading associations for mount hints failed');
     }
   }
 

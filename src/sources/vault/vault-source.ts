@@ -31,6 +31,8 @@ const MOUNT_CACHE_MS = 30_000;
 
 export class VaultSource implements SecretSource {
   private byAccessor = new Map<string, { mount: SourceMount; atMs: number }>();
+  /** accessor → mount path as our associations recorded it, for tokens that may not read sys/mounts */
+  private readonly hints = new Map<string, string>();
 
   constructor(
     readonly client: VaultClient,
@@ -88,6 +90,11 @@ export class VaultSource implements SecretSource {
     return mount ? this.latestIn(mount, secretPath) : 0;
   }
 
+  /** Tells the source where an accessor was mounted when associated (used when sys/mounts is not readable). */
+  hintMount(accessor: string, mountPath: string): void {
+    this.hints.set(accessor, mountPath);
+  }
+
   async canRead(acl: Acl, mount: SourceMount, secretPath: string): Promise<boolean> {
     return acl.allows(`${mount.path}data/${secretPath}`, 'read');
   }
@@ -107,6 +114,9 @@ export class VaultSource implements SecretSource {
     if (m) return m;
     const all = await this.listMounts();
     if (all === undefined) {
+      const hint = this.hints.get(accessor);
+      const viaHint = hint ? await this.mountByPath(hint) : undefined;
+      if (viaHint?.accessor === accessor) return viaHint;
       throw new DestinationError('INTERNAL_VAULT_ERROR', `source vault: cannot resolve mount accessor ${accessor} (sys/mounts not readable by the source token)`, { retryable: true });
     }
     return all.find((x) => x.accessor === accessor);
