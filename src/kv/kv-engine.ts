@@ -73,7 +73,7 @@ export function validateCustomMetadata(cm: Record<string, unknown>): Record<stri
     }
     if (v.length === 0 || v.length > 512) problems.push(`length of value for key "${k}" is ${v.length} which is not between 1 and 512`);
     else if (!isPrintable(v)) problems.push(`value for key "${k}" contains unprintable characters`);
-    out[k] = v;
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true }); // "__proto__" is a key too
   }
   if (problems.length) {
     throw new BadRequestError(`custom_metadata validation failed: ${problems.length} error${problems.length > 1 ? 's' : ''} occurred:\n${problems.map((p) => `\t* ${p}`).join('\n')}\n\n`);
@@ -331,7 +331,8 @@ export function subkeys(data: unknown, depth: number, level = 1): unknown {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {
-    out[k] = depth !== 0 && level >= depth ? null : subkeys(v, depth, level + 1);
+    // defineProperty: a plain assignment of a "__proto__" key would set the prototype and drop the key
+    Object.defineProperty(out, k, { value: depth !== 0 && level >= depth ? null : subkeys(v, depth, level + 1), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

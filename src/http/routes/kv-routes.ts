@@ -7,6 +7,13 @@ import { formatDuration, isPlainObject, toInt } from '../field-coercion.js';
 import type { RequestContext, RouteDef, RouteResult } from '../router.js';
 
 const mountOf = (ctx: RequestContext): MountEntry => ctx.mount!;
+
+/**
+ * The key path of a request. The router drops trailing slashes when matching,
+ * so `data/foo/` would otherwise act on `foo`; keeping the slash lets the
+ * engine refuse it as an invalid path. Lists keep their implied slash.
+ */
+const keyOf = (ctx: RequestContext): string => (ctx.op !== 'list' && ctx.path.endsWith('/') ? `${ctx.params.path ?? ''}/` : ctx.params.path!);
 const ok = (data: unknown): RouteResult => ({ data, mountType: 'kv' });
 
 function casOption(options: unknown): number | undefined {
@@ -54,22 +61,22 @@ export function kvV2Routes(kv: KvEngine): RouteDef[] {
       exists: existsData,
       handlers: {
         read: async (ctx) => {
-          const r = await kv.read(mountOf(ctx), ctx.params.path!, (ctx.data.version as number | undefined) ?? 0);
+          const r = await kv.read(mountOf(ctx), keyOf(ctx), (ctx.data.version as number | undefined) ?? 0);
           // A deleted or destroyed version is a 404 whose body is the full envelope.
           return { status: r.data === null ? 404 : 200, data: { data: r.data, metadata: r.metadata }, mountType: 'kv' };
         },
         write: async (ctx) => {
           const data = ctx.data.data;
           if (data === undefined || !isPlainObject(data)) throw new BadRequestError('no data provided');
-          return ok(await kv.write(mountOf(ctx), ctx.params.path!, data, casOption(ctx.data.options)));
+          return ok(await kv.write(mountOf(ctx), keyOf(ctx), data, casOption(ctx.data.options)));
         },
         patch: async (ctx) => {
           const data = ctx.data.data;
           if (data === undefined || !isPlainObject(data)) throw new BadRequestError('no data provided');
-          return ok(await kv.patch(mountOf(ctx), ctx.params.path!, data, casOption(ctx.data.options)));
+          return ok(await kv.patch(mountOf(ctx), keyOf(ctx), data, casOption(ctx.data.options)));
         },
         delete: async (ctx) => {
-          await kv.deleteLatest(mountOf(ctx), ctx.params.path!);
+          await kv.deleteLatest(mountOf(ctx), keyOf(ctx));
           return undefined;
         },
       },
@@ -81,7 +88,7 @@ export function kvV2Routes(kv: KvEngine): RouteDef[] {
         capability: { write: ['update'] },
         handlers: {
           write: async (ctx) => {
-            await kv.versionsOp(mountOf(ctx), ctx.params.path!, op, (ctx.data.versions as number[] | undefined) ?? []);
+            await kv.versionsOp(mountOf(ctx), keyOf(ctx), op, (ctx.data.versions as number[] | undefined) ?? []);
             return undefined;
           },
         },
@@ -97,22 +104,22 @@ export function kvV2Routes(kv: KvEngine): RouteDef[] {
       },
       exists: existsData,
       handlers: {
-        read: async (ctx) => ok(metadataView(await kv.readMetadata(mountOf(ctx), ctx.params.path!))),
+        read: async (ctx) => ok(metadataView(await kv.readMetadata(mountOf(ctx), keyOf(ctx)))),
         list: async (ctx) => {
           const keys = await kv.list(mountOf(ctx), ctx.params.path!);
           if (keys.length === 0) throw new NotFoundError();
           return ok({ keys });
         },
         write: async (ctx) => {
-          await kv.writeMetadata(mountOf(ctx), ctx.params.path!, metadataInput(ctx), 'write');
+          await kv.writeMetadata(mountOf(ctx), keyOf(ctx), metadataInput(ctx), 'write');
           return undefined;
         },
         patch: async (ctx) => {
-          await kv.writeMetadata(mountOf(ctx), ctx.params.path!, metadataInput(ctx), 'patch');
+          await kv.writeMetadata(mountOf(ctx), keyOf(ctx), metadataInput(ctx), 'patch');
           return undefined;
         },
         delete: async (ctx) => {
-          await kv.deleteMetadata(mountOf(ctx), ctx.params.path!);
+          await kv.deleteMetadata(mountOf(ctx), keyOf(ctx));
           return undefined;
         },
       },
@@ -122,7 +129,7 @@ export function kvV2Routes(kv: KvEngine): RouteDef[] {
       fields: { version: { type: 'int', unsigned: true }, depth: { type: 'int', unsigned: true } },
       handlers: {
         read: async (ctx) => {
-          const r = await kv.read(mountOf(ctx), ctx.params.path!, (ctx.data.version as number | undefined) ?? 0);
+          const r = await kv.read(mountOf(ctx), keyOf(ctx), (ctx.data.version as number | undefined) ?? 0);
           if (r.data === null) return { status: 404, data: { subkeys: null, metadata: r.metadata }, mountType: 'kv' };
           return ok({ subkeys: subkeys(r.data, (ctx.data.depth as number | undefined) ?? 0), metadata: r.metadata });
         },
