@@ -235,7 +235,7 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
         if (!caps.some((c) => ctx.acl!.allows(path, c))) throw new PermissionDeniedError();
       }
     }
-    if (!match) throw mount ? new VaultErrorNoRoute(path) : new NotFoundError(`no handler for route "${path}"`);
+    if (!match) throw mount ? new VaultErrorNoRoute(path) : new VaultErrorNoMount(path);
     if (!handler) throw new MethodNotAllowedError();
     if (fieldError !== undefined) throw fieldError;
     if (token && !(await backend.useToken(token))) throw new PermissionDeniedError();
@@ -265,6 +265,13 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
       opts.logger.error({ err: { name: (err as Error)?.name, code: (err as { code?: string })?.code, message: (err as Error)?.message }, path }, 'request failed');
     }
     return finish(a.status, a.body, a.body.errors.join('; ') || String(a.status));
+  }
+}
+
+/** Vault answers a path under no mount with a 404 naming the route (a bare NotFoundError would send `errors: []`). */
+class VaultErrorNoMount extends VaultError {
+  constructor(path: string) {
+    super(404, 'no_route', 'no handler for route', [`no handler for route "${path}". route entry not found.`]);
   }
 }
 
