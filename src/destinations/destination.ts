@@ -40,6 +40,12 @@ export interface UpsertRequest {
   removedTagKeys: string[];
   /** 32–64 characters, stable per (association, source version) so that retries are idempotent */
   idempotencyToken: string;
+  /**
+   * The engine last wrote this very name successfully: the client may try an
+   * update first (one call instead of a failed create plus the update). A hint
+   * only — the secret may have been deleted at the destination since.
+   */
+  knownToExist?: boolean;
 }
 
 export interface UpsertResult {

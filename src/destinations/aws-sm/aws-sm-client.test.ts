@@ -131,6 +131,21 @@ describe('aws-sm client: upsert and delete under the narrow policy', () => {
     ]);
   });
 
+  it('knownToExist: UpdateSecret first, no failed CreateSecret; a secret deleted meanwhile is created', async () => {
+    const c = client();
+    await c.upsert({ name: 'vault/kv/known', value: '{"v":1}', tags: {}, removedTagKeys: [], idempotencyToken: token() });
+    emu.control.clearCalls();
+    const res = await c.upsert({ name: 'vault/kv/known', value: '{"v":2}', tags: {}, removedTagKeys: [], idempotencyToken: token(), knownToExist: true });
+    expect(res).toEqual({ action: 'updated', warnings: [] });
+    expect(emu.control.secret('vault/kv/known')!.currentValue).toBe('{"v":2}');
+    expect(emu.control.calls().map((x) => `${x.operation}:${x.result}`)).toEqual(['UpdateSecret:ok', 'TagResource:ok']);
+    emu.control.clearCalls();
+    const gone = await c.upsert({ name: 'vault/kv/never', value: '{"v":3}', tags: {}, removedTagKeys: [], idempotencyToken: token(), knownToExist: true });
+    expect(gone).toEqual({ action: 'created', warnings: [] });
+    expect(emu.control.secret('vault/kv/never')!.currentValue).toBe('{"v":3}');
+    expect(emu.control.calls().map((x) => `${x.operation}:${x.result}`)).toEqual(['UpdateSecret:ResourceNotFoundException', 'CreateSecret:ok']);
+  });
+
   it('a retried upsert with the same token creates no new version', async () => {
     const c = client();
     const t = token();

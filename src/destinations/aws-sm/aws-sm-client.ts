@@ -4,7 +4,8 @@
  *
  * - upsert = CreateSecret (value + tags); on ResourceExistsException →
  *   UpdateSecret + TagResource, then UntagResource for removed tag keys (a
- *   denial degrades to a warning);
+ *   denial degrades to a warning); when the engine knows it wrote the name
+ *   before, UpdateSecret comes first and CreateSecret only if it is gone;
  * - a name still held by a deletion (AWS finishes a forced delete
  *   asynchronously) is retried with backoff for a bounded time, and
  *   RestoreSecret is tried where the policy permits it;
@@ -181,6 +182,14 @@ export class AwsSmClient implements DestinationClient {
         this.sm.send(new CreateSecretCommand({ Name: name, SecretString: value, ClientRequestToken: req.idempotencyToken, Tags: tags, ...kms })),
       );
 
+    if (req.knownToExist && !retried) {
+      try {
+        return await this.update(req, tags, secrets);
+      } catch (e) {
+        // deleted at AWS since our last write: create it below
+        if (!(e instanceof SecretVanished)) throw e;
+      }
+    }
     try {
       await create();
       return { action: 'created', warnings: [] };
