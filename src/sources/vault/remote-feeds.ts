@@ -39,6 +39,8 @@ export class RemoteFeeds {
   private reconciling: Promise<void> | undefined;
   private reconcileAgain = false;
   private stopped = false;
+  private readonly pending = new Map<string, { accessor: string; secretPath: string; feeds: string[] }>();
+  private flushing = false;
   readonly notices: Counter<'feed' | 'result'>;
   /** where the audit listener is bound, once started */
   auditAddress: { host: string; port: number } | undefined;
@@ -124,13 +126,30 @@ export class RemoteFeeds {
     await this.mark('audit', c.accessor, s.secretPath);
   }
 
+  /** Queues a notice; notices arriving together are marked in one transaction (a burst costs one commit). */
   private async mark(feed: string, accessor: string, secretPath: string): Promise<void> {
     if (this.stopped) return;
+    const key = `${accessor}\u0000${secretPath}`;
+    const cur = this.pending.get(key);
+    if (cur) cur.feeds.push(feed);
+    else this.pending.set(key, { accessor, secretPath, feeds: [feed] });
+    if (this.flushing) return;
+    this.flushing = true;
+    await new Promise((r) => setImmediate(r));
+    const batch = [...this.pending.values()];
+    this.pending.clear();
+    this.flushing = false;
     try {
-      const n = await this.d.store.transaction((tx) => this.d.engine.markSecretDirty(tx, accessor, secretPath));
-      this.notices.inc({ feed, result: n > 0 ? 'marked' : 'unassociated' });
+      const counts = await this.d.store.transaction(async (tx) => {
+        const out: number[] = [];
+        for (const b of batch) out.push(await this.d.engine.markSecretDirty(tx, b.accessor, b.secretPath));
+        return out;
+      });
+      batch.forEach((b, i) => {
+        for (const f of b.feeds) this.notices.inc({ feed: f, result: counts[i]! > 0 ? 'marked' : 'unassociated' });
+      });
     } catch (err) {
-      this.d.logger.error({ err: (err as Error).message, feed }, 'source feed: marking a secret dirty failed');
+      this.d.logger.error({ err: (err as Error).message }, 'source feed: marking secrets dirty failed');
     }
   }
 
