@@ -62,6 +62,17 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     bodyLimit,
     serverFactory: (handler: RequestListener) => createHttpServer(handler),
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 8192 },
+    // Framework-level refusals in Vault's error format too; Fastify's own
+    // bodies echo the request URL.
+    frameworkErrors: (_err: Error, _req: FastifyRequest, reply: FastifyReply) => {
+      void sendJson(reply, 400, { errors: ['invalid request path: malformed percent-encoding'] });
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+      const body = JSON.stringify({ errors: [status === 431 ? 'request header fields too large' : 'malformed HTTP request'] }) + '\n';
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
@@ -122,9 +133,13 @@ function parseBody(req: FastifyRequest, op: Operation): Record<string, unknown> 
     }
   }
   if (!buf || buf.length === 0) return {};
+  const text = buf.toString('utf8');
+  // Deeper input would overflow the stack of every recursive consumer
+  // (JSON.stringify in the store answered a 500); refuse it before parsing.
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw new BadRequestError('failed to parse JSON input: JSON input exceeds allowed nesting depth');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(buf.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     // Never echo the input: it may hold a secret.
     throw new BadRequestError('failed to parse JSON input: invalid JSON');
@@ -132,6 +147,26 @@ function parseBody(req: FastifyRequest, op: Operation): Record<string, unknown> 
   if (parsed === null) return {};
   if (!isPlainObject(parsed)) throw new BadRequestError('failed to parse JSON input: expected a JSON object');
   return parsed;
+}
+
+/** Vault's listener default (`max_json_depth`). */
+const MAX_JSON_DEPTH = 300;
+
+/** Whether objects/arrays nest deeper than max (a linear scan that skips string contents). */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 function clientTokenOf(req: FastifyRequest): string | undefined {

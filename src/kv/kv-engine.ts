@@ -56,6 +56,8 @@ export function latestActiveVersion(meta: KeyMeta, nowMs: number): number {
 export function validatePath(path: string): void {
   if (path === '' || path.endsWith('/')) throw new BadRequestError('invalid secret path: must not be empty or end with "/"');
   if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new BadRequestError('invalid secret path: empty or relative segment');
+  // Control characters would collide with storage-key separators (the sync index uses \u0001).
+  if (/\p{Cc}/u.test(path)) throw new BadRequestError('invalid secret path: control character');
 }
 
 export function validateCustomMetadata(cm: Record<string, unknown>): Record<string, string> {

@@ -76,6 +76,9 @@ export class MountTable {
   async enable(rawPath: string, req: EnableRequest): Promise<MountEntry> {
     const path = normalizeMountPath(rawPath);
     if (path === '') throw new BadRequestError('missing mount path');
+    if (path.slice(0, -1).split('/').some((s) => s === '' || s === '.' || s === '..') || /\p{Cc}/u.test(path)) {
+      throw new BadRequestError('invalid mount path: empty or relative segment, or control character');
+    }
     for (const r of RESERVED) {
       if (path.startsWith(r) || r.startsWith(path)) throw new BadRequestError(`cannot mount under "${r}"`);
     }
