@@ -20,6 +20,7 @@ import {
   DEFAULT_SYNC_CONFIG,
   type DestinationRecord,
   type QueueEntry,
+  type RepushEntry,
   type SyncConfig,
   keys,
   parseAssocId,
@@ -49,6 +50,12 @@ export interface EngineOptions {
    * secret costs a few destination writes rather than one per version.
    */
   coalesceMs?: number;
+  /**
+   * How long after a success that followed an uncertain failure the engine
+   * writes the value once more (default 20 s), outlasting any older request
+   * the destination was still processing when the client gave up on it.
+   */
+  repushDelayMs?: number;
 }
 
 interface Waiter {
@@ -61,6 +68,8 @@ interface Waiter {
 
 export class SyncEngine {
   private readonly schedule = new Schedule();
+  /** re-pushes waiting for their time; promoted into the queue when due */
+  private readonly repushes = new Schedule();
   private readonly running = new Set<string>();
   private readonly waiters = new Map<string, Waiter[]>();
   /** queue seq claimed by the attempt running on each id */
@@ -91,6 +100,13 @@ export class SyncEngine {
     for (;;) {
       const page = await this.store.read((tx) => tx.scanJson<QueueEntry>(keys.queuePrefix, { after, limit: 5000 }));
       for (const [k, q] of page) this.schedule.put(k.slice(keys.queuePrefix.length), q.dueMs);
+      if (page.length < 5000) break;
+      after = page[page.length - 1]![0];
+    }
+    after = undefined;
+    for (;;) {
+      const page = await this.store.read((tx) => tx.scanJson<RepushEntry>(keys.repushPrefix, { after, limit: 5000 }));
+      for (const [k, r] of page) this.repushes.put(k.slice(keys.repushPrefix.length), r.dueMs);
       if (page.length < 5000) break;
       after = page[page.length - 1]![0];
     }
@@ -204,6 +220,7 @@ export class SyncEngine {
     }
     if (this.config.disabled) return;
     const now = this.clock.nowMs();
+    for (let id = this.repushes.popDue(now); id !== undefined; id = this.repushes.popDue(now)) void this.promoteRepush(id);
     while (this.running.size < this.opts.workers) {
       const id = this.schedule.popDue(now);
       if (id === undefined) break;
@@ -228,10 +245,33 @@ export class SyncEngine {
           this.pump();
         });
     }
-    const next = this.schedule.peekDue();
-    if (next !== undefined && this.running.size < this.opts.workers) {
+    const nextJob = this.running.size < this.opts.workers ? this.schedule.peekDue() : undefined;
+    const nextRepush = this.repushes.peekDue();
+    const next = nextJob === undefined ? nextRepush : nextRepush === undefined ? nextJob : Math.min(nextJob, nextRepush);
+    if (next !== undefined) {
       this.timer = setTimeout(() => this.pump(), Math.max(1, next - now));
       this.timer.unref();
+    }
+  }
+
+  /** Turns a due re-push into queue work (joining an entry that is already queued). */
+  private async promoteRepush(id: string): Promise<void> {
+    try {
+      await this.store.transaction(async (tx) => {
+        if (!(await tx.getJson<RepushEntry>(keys.repush(id)))) return;
+        await tx.delete(keys.repush(id));
+        const now = this.clock.nowMs();
+        const cur = await tx.getJson<QueueEntry>(keys.queue(id));
+        const q: QueueEntry = cur ? { ...cur, repush: true } : { seq: 1, dueMs: now, attempts: 0, enqueuedMs: now, repush: true };
+        await tx.putJson(keys.queue(id), q);
+        tx.onCommit(() => {
+          this.schedule.put(id, q.dueMs);
+          this.pump();
+        });
+      });
+    } catch (err) {
+      this.logger.error({ association: id, err: (err as Error).message }, 'sync re-push not scheduled');
+      if (!this.stopped) this.repushes.put(id, this.clock.nowMs() + this.backoffMs(1));
     }
   }
 
@@ -249,8 +289,11 @@ export class SyncEngine {
       const now = this.clock.nowMs();
       // Our own live attempts are excluded by `running`; a foreign lease only counts when another instance may hold it.
       if (q.leaseUntil && q.leaseUntil > now && q.leaseOwner !== this.owner && this.opts.sharedStorage) return { leased: q.leaseUntil };
-      await tx.putJson(keys.queue(id), { ...q, leaseUntil: now + leaseMs, leaseOwner: this.owner });
-      return { q };
+      // A lease left by an instance that is gone: it may have died with a request in flight.
+      const orphaned = q.leaseUntil !== undefined && q.leaseOwner !== this.owner;
+      const claimed: QueueEntry = orphaned ? { ...q, uncertain: true } : q;
+      await tx.putJson(keys.queue(id), { ...claimed, leaseUntil: now + leaseMs, leaseOwner: this.owner });
+      return { q: claimed };
     });
     if (!claim) return;
     if ('leased' in claim) {
@@ -293,7 +336,8 @@ export class SyncEngine {
         },
         normalize: (n) => spec.normalizeName(n),
         customTags: dest.options.customTags,
-        previous: assoc.external,
+        // a re-push forgets the hashes, so every external secret is written again under the same name
+        previous: q.repush ? Object.fromEntries(Object.entries(assoc.external).map(([k, e]) => [k, { ...e, hash: '' }])) : assoc.external,
         hash: (n, value, tags) => this.store.barrier.hmac('sync-value', `${id}\0${n}\0${value}\0${stableJson(tags)}`),
       });
       const warnings: string[] = [];
@@ -385,10 +429,20 @@ export class SyncEngine {
       }
       const q = await tx.getJson<QueueEntry>(keys.queue(id));
       if (!q) return;
-      if (q.seq === claimed.seq) await tx.delete(keys.queue(id));
-      else {
+      if (q.seq === claimed.seq) {
+        await tx.delete(keys.queue(id));
+        if (q.uncertain && outcome?.status === 'SYNCED') {
+          const due = this.clock.nowMs() + (this.opts.repushDelayMs ?? 20_000);
+          await tx.putJson(keys.repush(id), { dueMs: due } satisfies RepushEntry);
+          tx.onCommit(() => {
+            this.repushes.put(id, due, true);
+            this.pump();
+          });
+        }
+      } else {
         // Changed again during this round: pause briefly so that the rest of a burst coalesces into the next round.
-        const { leaseUntil: _drop, leaseOwner: _owner, ...rest } = q;
+        // (an uncertain flag stays for the next round's success; this round did any re-push asked of it)
+        const { leaseUntil: _drop, leaseOwner: _owner, repush: _done, ...rest } = q;
         requeue = this.clock.nowMs() + (this.opts.coalesceMs ?? 200);
         await tx.putJson(keys.queue(id), { ...rest, attempts: 0, dueMs: requeue, enqueuedMs: claimed.enqueuedMs });
       }
@@ -407,8 +461,10 @@ export class SyncEngine {
       const q = await tx.getJson<QueueEntry>(keys.queue(id));
       if (!q) return;
       const { leaseUntil: _drop, leaseOwner: _owner, ...rest } = q;
+      // A timeout, a dropped connection or a 5xx may have been applied all the same; a throttled call was refused.
+      const uncertain = rest.uncertain || claimed.uncertain || (e.status === 'EXTERNAL_SERVICE_ERROR' && !e.throttled);
       // A newer mark since the claim is still retried with backoff: the destination is failing.
-      await tx.putJson(keys.queue(id), { ...rest, attempts: claimed.attempts + 1, dueMs: due });
+      await tx.putJson(keys.queue(id), { ...rest, attempts: claimed.attempts + 1, dueMs: due, ...(uncertain ? { uncertain: true } : {}) });
     });
     this.schedule.put(id, due, true);
   }

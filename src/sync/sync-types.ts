@@ -67,6 +67,20 @@ export interface QueueEntry {
   leaseUntil?: number;
   /** the engine instance that took the lease (absent in entries written before owners were recorded) */
   leaseOwner?: string;
+  /**
+   * An attempt failed in a way the destination may still have applied (a
+   * timeout, a dropped connection, a 5xx, a crash mid-call): a request carrying
+   * an older value may land after the next success, so that success is
+   * followed by a re-push (see RepushEntry).
+   */
+  uncertain?: boolean;
+  /** write every external secret again even where the hash says unchanged */
+  repush?: boolean;
+}
+
+/** A re-push due at `dueMs`, scheduled after a success that followed an uncertain failure. */
+export interface RepushEntry {
+  dueMs: number;
 }
 
 export const keys = {
@@ -84,6 +98,8 @@ export const keys = {
   bySecretAll: 'sync/sec/',
   queuePrefix: 'sync/queue/',
   queue: (id: string) => `sync/queue/${id}`,
+  repushPrefix: 'sync/repush/',
+  repush: (id: string) => `sync/repush/${id}`,
 };
 
 /** Splits an association id into its parts (secret paths may contain `/`). */

@@ -70,7 +70,7 @@ beforeAll(async () => {
     dev: { rootTokenId: 'root-token' },
     listen: { host: '127.0.0.1', port: 0 },
     logger,
-    sync: { retryInitialMs: 50, retryMaxMs: 300, firstAttemptWaitMs: 3000, reconcileIntervalMs: 0, destinationTimeouts: { connectMs: 300, requestMs: 400 } },
+    sync: { retryInitialMs: 50, retryMaxMs: 300, firstAttemptWaitMs: 3000, reconcileIntervalMs: 0, repushDelayMs: 2500, destinationTimeouts: { connectMs: 300, requestMs: 400 } },
   });
   rawApi = apiClient(server.url, 'root-token');
   expect((await api('PUT', 'sys/mounts/my-kv/', { type: 'kv-v2' })).status).toBe(204);
@@ -149,6 +149,31 @@ describe('destination outages converge without a manual step', () => {
   });
 });
 
+describe('never older over newer', () => {
+  it('a timed-out write that AWS applies late does not leave an older value under SYNCED', async () => {
+    const secret = 'late-landing';
+    expect((await api('PUT', `my-kv/data/${secret}`, { data: { k: canary(secret) } })).status).toBe(200);
+    await api('PUT', 'sys/sync/destinations/aws-sm/faults/associations/set', { mount: 'my-kv', secret_name: secret });
+    await waitStatus('faults', secret, 'SYNCED');
+    // AWS answers after the client has given up (400 ms), but still applies the write
+    aws.control.setFaults({ latencyMs: 2500 });
+    let v3: string;
+    try {
+      expect((await api('PUT', `my-kv/data/${secret}`, { data: { k: canary(secret) } })).status).toBe(200);
+      await waitStatus('faults', secret, 'EXTERNAL_SERVICE_ERROR');
+    } finally {
+      aws.control.setFaults({});
+    }
+    // a newer version goes through at once, while older requests are still in AWS's hands
+    v3 = canary(secret);
+    expect((await api('PUT', `my-kv/data/${secret}`, { data: { k: v3 } })).status).toBe(200);
+    await waitFor(() => awsValue(secret) === JSON.stringify({ k: v3 }), 5000, 10);
+    // once every late request has landed, AWS must hold the newest value and say so
+    await new Promise((r) => setTimeout(r, 2500));
+    await waitFor(async () => awsValue(secret) === JSON.stringify({ k: v3 }) && (await assocOf('faults', secret))?.sync_status === 'SYNCED', 5000, 50);
+  });
+});
+
 describe('configuration problems are CLIENT_SIDE_ERROR naming the AWS error', () => {
   it('AccessDenied (a policy without Create*)', async () => {
     const secret = 'denied';
@@ -175,7 +200,7 @@ describe('configuration problems are CLIENT_SIDE_ERROR naming the AWS error', ()
 describe('secrets stay secret through all of the above', () => {
   it('no canary value and no AWS secret key in any status, API response or log line', async () => {
     // the secrets-of-one-secret view and the global list are responses too
-    for (const s of ['five-xx', 'throttled', 'dropped', 'hung', 'update-path', 'denied', 'bad-key']) {
+    for (const s of ['five-xx', 'throttled', 'dropped', 'hung', 'update-path', 'late-landing', 'denied', 'bad-key']) {
       await api('GET', `sys/sync/associations/my-kv/${s}`);
     }
     await api('LIST', 'sys/sync/associations');
