@@ -13,12 +13,35 @@ const NONCE = 12;
 const TAG = 16;
 export const KEYRING_KEY = 'core/keyring';
 
+// Nonces come from the CSPRNG in blocks: one randomBytes call per 4,096
+// records instead of one each (it showed in profiles). Every nonce is still
+// 96 fresh random bits used once.
+const NONCE_BLOCK = NONCE * 4096;
+let noncePool = Buffer.alloc(0);
+let nonceAt = 0;
+function nextNonce(): Buffer {
+  if (nonceAt + NONCE > noncePool.length) {
+    noncePool = randomBytes(NONCE_BLOCK);
+    nonceAt = 0;
+  }
+  const n = noncePool.subarray(nonceAt, nonceAt + NONCE);
+  nonceAt += NONCE;
+  return n;
+}
+
 function gcmSeal(key: Buffer, aad: string, plaintext: Uint8Array): Uint8Array {
-  const nonce = randomBytes(NONCE);
+  const nonce = nextNonce();
   const c = createCipheriv('aes-256-gcm', key, nonce);
   c.setAAD(Buffer.from(aad, 'utf8'));
-  const ct = Buffer.concat([c.update(plaintext), c.final()]);
-  return Buffer.concat([Buffer.from([VERSION]), nonce, ct, c.getAuthTag()]);
+  const head = c.update(plaintext);
+  const tail = c.final(); // empty for GCM (a stream mode)
+  const body = tail.length ? Buffer.concat([head, tail]) : head;
+  const out = Buffer.allocUnsafe(1 + NONCE + body.length + TAG);
+  out[0] = VERSION;
+  nonce.copy(out, 1);
+  body.copy(out, 1 + NONCE);
+  c.getAuthTag().copy(out, 1 + NONCE + body.length);
+  return out;
 }
 
 function gcmOpen(key: Buffer, aad: string, blob: Uint8Array): Buffer {
