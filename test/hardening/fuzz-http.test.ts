@@ -313,7 +313,7 @@ describe('HTTP fuzzing', () => {
         expect(snapshotDiff(before, await storeSnapshot(s.core)), what).toEqual([]);
         expect(a.body).not.toMatch(/fuzz-canary|fuzz-cred/);
       }),
-      { numRuns: 150, interruptAfterTimeLimit: 15_000 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 300), interruptAfterTimeLimit: process.env.FUZZ_RUNS ? 600_000 : 15_000 },
     );
     expect((await s.api('GET', 'sys/health', undefined, { token: null })).status).toBe(200);
   });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startConfigServer, writeJsonConfig, writeSealKey, type ServerProcess } from '../support/config-server.js';
+import { freePort, runExpectingFailure, startConfigServer, writeJsonConfig, writeSealKey, type ServerProcess } from '../support/config-server.js';
 import { apiClient, waitFor } from '../support/dev-server.js';
 
 const VALUES = {
@@ -119,5 +119,18 @@ describe('tampered SQLite records', () => {
     expect(log).toMatch(/integrity check failed for stored record kv\/[^/]+\/ver\/1\/victim/);
     expect(log).toMatch(/integrity check failed for stored record sync\/dest\/aws-sm\/d1/);
     for (const v of [...Object.values(VALUES), CRED_1, CRED_2]) expect(log).not.toContain(v);
+  });
+
+  it('a flipped bit in the wrapped keyring stops the server from starting, with a clear message and nothing decrypted', async () => {
+    expect((await server!.stop()).code).toBe(0);
+    const db = new Database(join(dir, 'data.db'));
+    const ring = Buffer.from((db.prepare('SELECT value FROM entries WHERE key = ?').get('core/keyring') as { value: Buffer }).value);
+    ring[ring.length - 1]! ^= 0x01;
+    db.prepare('UPDATE entries SET value = ? WHERE key = ?').run(ring, 'core/keyring');
+    db.close();
+    const r = await runExpectingFailure(config);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/seal key does not open this store/);
+    for (const v of [...Object.values(VALUES), CRED_1, CRED_2]) expect(r.stderr + r.stdout).not.toContain(v);
   });
 });
