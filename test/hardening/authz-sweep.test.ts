@@ -7,6 +7,7 @@
  * New routes are swept automatically because the test iterates the tables.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { Operation, RouteDef } from '../../src/http/router.js';
 import { startDevServer, waitFor, type TestServer } from '../support/dev-server.js';
 import { snapshotDiff, storeSnapshot } from './hardening-support.js';
@@ -197,6 +198,25 @@ describe('authorisation sweep over every registered route', () => {
     expect((await s.api('DELETE', 'sys/mounts')).status).toBe(405);
     expect((await s.api('GET', 'no-such-mount/data/x')).status).toBe(404);
     expect((await s.api('POST', 'auth/token/create', { ttl: { nested: true } })).status).toBe(400);
+  });
+
+  it('the events WebSocket (served outside the route table) refuses the same tokens with 403', async () => {
+    const upgrade = (token: string | null) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`${s.url.replace(/^http/, 'ws')}/v1/sys/events/subscribe/kv-v2/*?json=true`, { headers: token ? { 'X-Vault-Token': token } : {} });
+        ws.on('unexpected-response', (_req, res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('error', (e) => reject(e));
+      });
+    for (const token of [null, revoked, expired, powerless]) expect(await upgrade(token)).toBe(403);
+    expect(await upgrade(s.rootToken)).toBe(101);
   });
 
   it('the same calls succeed or fail on their merits with the root token (the sweep is not vacuous)', async () => {
