@@ -320,8 +320,8 @@ export class SyncEngine {
       const mountPath = assoc.mount.replace(/\/$/, '');
       const p = plan({
         source: state,
-        granularity: dest.options.granularity,
-        template: compileTemplate(dest.options.secretNameTemplate),
+        granularity: assoc.naming?.granularity ?? dest.options.granularity,
+        template: compileTemplate(assoc.naming?.template ?? dest.options.secretNameTemplate),
         context: {
           DestinationType: dest.type,
           DestinationName: dest.name,
@@ -457,6 +457,11 @@ export class SyncEngine {
       const a = await tx.getJson<AssociationRecord>(keys.assoc(id));
       if (a) {
         await tx.putJson(keys.assoc(id), { ...a, status: e.status, updatedAt: rfc3339Nano(this.clock.nowMs()), lastError: e.message, external } satisfies AssociationRecord);
+        if (a.removing) {
+          // A purge that cannot unsync says why on the destination (`purge_error`).
+          const d = await tx.getJson<DestinationRecord>(keys.dest(a.destType, a.destName));
+          if (d?.purgeInitiatedAt) await tx.putJson(keys.dest(a.destType, a.destName), { ...d, purgeError: e.message } satisfies DestinationRecord);
+        }
       }
       const q = await tx.getJson<QueueEntry>(keys.queue(id));
       if (!q) return;

@@ -174,9 +174,11 @@ export class SyncService {
       if (!cur && this.engine.queueSize >= this.engine.syncConfig.queue_capacity) {
         throw new BadRequestError(`sync queue is full (queue_capacity ${this.engine.syncConfig.queue_capacity})`);
       }
+      const naming = { template: dest.options.secretNameTemplate, granularity: dest.options.granularity };
       const rec: AssociationRecord = cur
-        ? { ...cur, removing: false, mount: mount.path }
+        ? { ...cur, removing: false, mount: mount.path, naming }
         : {
+            naming,
             destType: dest.type,
             destName: dest.name,
             accessor: mount.accessor,

@@ -1,5 +1,5 @@
 /** Stored records of the sync engine. None of them holds a secret value (credentials live sealed in the destination record). */
-import type { DestinationOptions, DestinationType, SyncErrorStatus } from '../destinations/destination.js';
+import type { DestinationOptions, DestinationType, Granularity, SyncErrorStatus } from '../destinations/destination.js';
 
 export type SyncStatus = 'UNKNOWN' | 'PENDING' | 'SYNCED' | 'UNSYNCED' | SyncErrorStatus;
 
@@ -46,6 +46,12 @@ export interface AssociationRecord {
   syncedVersion: number;
   /** key: '' for secret-path granularity, else the KV key */
   external: Record<string, ExternalEntry>;
+  /**
+   * The destination's naming when the association was set: later template or
+   * granularity changes apply to new associations and to a re-`set`, as in
+   * Vault, instead of silently moving existing secrets.
+   */
+  naming?: { template: string; granularity: Granularity };
   /**
    * Successful sync rounds so far. Part of the idempotency token: retries of
    * one round reuse it, while a later round writing an older value again

@@ -424,7 +424,7 @@ describe('deleting destinations', () => {
   });
 
   // Engine defect reported (sync-engine.ts fail() never records DestinationRecord.purgeError): flip to it() once fixed.
-  it.fails('a failed purge shows purge_error (reference: "if it failed, purge_error")', async () => {
+  it('a failed purge shows purge_error (reference: "if it failed, purge_error")', async () => {
     aws.control.addCredentials('AKIANODELETE00000002', 'noDeleteSecretKey/0123456789abcdefghij', {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Action: ['secretsmanager:Create*', 'secretsmanager:Update*', 'secretsmanager:TagResource'], Resource: '*' }],

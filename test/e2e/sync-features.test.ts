@@ -139,6 +139,16 @@ describe('name templates', () => {
     expect(live('vault-moved/movable')?.currentValue).toBe(JSON.stringify({ v: KV_CANARY }));
     expect(gone(oldName)).toBe(true);
   });
+
+  it('a template change alone does not move existing secrets: later writes keep their name until a re-set', async () => {
+    await createDest('d-stay', { ...conn(), secret_name_template: 'vault-one/{{ .SecretPath }}' });
+    await kvPut('stays', { v: 1 });
+    await setAssoc('d-stay', 'stays');
+    expect((await api('PATCH', `${DEST}/d-stay`, { secret_name_template: 'vault-two/{{ .SecretPath }}' })).status).toBe(200);
+    await kvPut('stays', { v: 2 });
+    await waitFor(() => live('vault-one/stays')?.currentValue === '{"v":2}');
+    expect(live('vault-two/stays')).toBeUndefined();
+  });
 });
 
 describe('granularity change', () => {
