@@ -273,6 +273,11 @@ describe('HTTP fuzzing', () => {
       const r = await s.api('POST', p, p.startsWith('my-kv1') ? { k: 'v' } : { data: { k: 'v' } });
       expect(r.status, `${p}: ${r.text}`).toBe(400);
     }
+    // nor can an association name one (it would mark `a`'s neighbour `a\u0001aws-sm/d1` dirty and queue a phantom job)
+    const before = await storeSnapshot(s.core);
+    const assoc = await s.api('POST', 'sys/sync/destinations/aws-sm/d1/associations/set', { mount: 'my-kv', secret_name: 'a\u0001aws-sm/d1' });
+    expect(assoc.status, assoc.text).toBe(400);
+    expect(snapshotDiff(before, await storeSnapshot(s.core))).toEqual([]);
   });
 
   it('answers malformed percent-encoding, unknown methods and oversized heads in Vault error format without echoing the URL', async () => {

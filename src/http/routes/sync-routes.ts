@@ -76,6 +76,8 @@ export function syncRoutes(svc: () => SyncService): RouteDef[] {
     const secret = ctx.data.secret_name as string | undefined;
     if (!mount) throw new BadRequestError('mount: required');
     if (!secret) throw new BadRequestError('secret_name: required');
+    // A control character would collide with the by-secret index separator (\u0001) and mark other associations dirty.
+    if (/\p{Cc}/u.test(mount) || /\p{Cc}/u.test(secret)) throw new BadRequestError('secret_name: invalid secret path: control character');
     return { mount: mount.replace(/^\/+|\/+$/g, ''), secret };
   };
   const assocAnswer = (ctx: RequestContext, entries: Record<string, unknown>): RouteResult => ({
