@@ -15,7 +15,7 @@ import type { SecretSource } from '../sources/source.js';
 import { AuditBroker } from '../observability/audit-devices.js';
 import { auditRoutes } from '../http/routes/sys-audit-routes.js';
 import { KvEventBus, kvEventOf } from '../kv/kv-events.js';
-import { SyncEngine } from '../sync/sync-engine.js';
+import { type EngineOptions, SyncEngine } from '../sync/sync-engine.js';
 import { SyncMetrics } from '../sync/sync-metrics.js';
 import { SyncService } from '../sync/sync-service.js';
 import { keys } from '../sync/sync-types.js';
@@ -50,16 +50,12 @@ export interface CoreOptions {
   source?: () => SecretSource;
 }
 
-/** Engine settings (milliseconds). */
-export interface SyncSettings {
-  workers: number;
-  reconcileIntervalMs: number;
-  retryInitialMs: number;
-  retryMaxMs: number;
+/** Engine settings (milliseconds): the engine's own options plus how long `set`/`remove` wait. */
+export type SyncSettings = EngineOptions & {
   firstAttemptWaitMs: number;
   /** writes/s per destination overriding each type's default (0 = unlimited) */
   destinationRate?: number;
-}
+};
 
 const DEFAULT_SYNC: SyncSettings = { workers: 16, reconcileIntervalMs: 600_000, retryInitialMs: 1000, retryMaxMs: 300_000, firstAttemptWaitMs: 5000 };
 

@@ -31,7 +31,7 @@ export interface StartOptions {
    * engine setting overrides (tests, benchmarks). Core passes the merged
    * settings object to the engine as is, so engine-only options ride along.
    */
-  sync?: Partial<SyncSettings> & Pick<EngineOptions, 'destinationTimeouts' | 'leaseMs' | 'coalesceMs' | 'repushDelayMs'>;
+  sync?: Partial<SyncSettings>;
   /** remote source feeds (config `source "vault"`); `events: false` leaves the events WebSocket out (tests) */
   sourceFeeds?: { events?: boolean };
 }
