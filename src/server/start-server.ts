@@ -12,7 +12,6 @@ import { buildApp, listen as listenApp } from '../http/app.js';
 import { createLogger } from '../observability/logger.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { PhysicalStore } from '../storage/store.js';
-import type { EngineOptions } from '../sync/sync-engine.js';
 import { Core, type SyncSettings } from './core.js';
 import { attachEventsWebSocket } from '../http/events-ws.js';
 import { RemoteFeeds } from '../sources/vault/remote-feeds.js';
