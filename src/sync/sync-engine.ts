@@ -27,6 +27,9 @@ import {
 } from './sync-types.js';
 import { destinationTypes } from '../destinations/registry.js';
 
+/** Source reads in flight at once during a reconcile. */
+const RECONCILE_CONCURRENCY = 16;
+
 export interface EngineOptions {
   workers: number;
   retryInitialMs: number;
@@ -485,13 +488,17 @@ export class SyncEngine {
     for (;;) {
       const page = await this.store.read((tx) => tx.scanJson<AssociationRecord>(keys.assocAll, { after, limit: 1000 }));
       const stale: string[] = [];
-      for (const [k, a] of page) {
+      // One metadata read per association, a few at a time (a remote source answers over the network).
+      const todo = page.filter(([k]) => {
         const id = k.slice(keys.assocAll.length);
-        if (this.schedule.has(id) || this.running.has(id)) continue;
+        return !this.schedule.has(id) && !this.running.has(id);
+      });
+      const check = async ([k, a]: [string, AssociationRecord]) => {
         const latest = a.removing ? 0 : await this.source.latestVersion(a.accessor, a.secretPath);
         const wantStatus = latest === 0 ? 'UNSYNCED' : 'SYNCED';
-        if (a.removing || latest !== a.syncedVersion || a.status !== wantStatus) stale.push(id);
-      }
+        if (a.removing || latest !== a.syncedVersion || a.status !== wantStatus) stale.push(k.slice(keys.assocAll.length));
+      };
+      for (let i = 0; i < todo.length; i += RECONCILE_CONCURRENCY) await Promise.all(todo.slice(i, i + RECONCILE_CONCURRENCY).map(check));
       if (stale.length) {
         await this.store.transaction(async (tx) => {
           for (const id of stale) await this.markDirty(tx, id);
