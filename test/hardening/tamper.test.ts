@@ -115,7 +115,8 @@ describe('tampered SQLite records', () => {
   });
 
   it('the server logs the integrity failure (naming the record key, never a value)', async () => {
-    const log = await waitFor(() => (server!.stderr().includes('integrity check failed') ? server!.stderr() : ''), 5000, 50);
+    // The logger writes asynchronously: wait for both lines, not just the first.
+    const log = await waitFor(() => (/stored record sync\/dest\/aws-sm\/d1/.test(server!.stderr()) ? server!.stderr() : ''), 5000, 50);
     expect(log).toMatch(/integrity check failed for stored record kv\/[^/]+\/ver\/1\/victim/);
     expect(log).toMatch(/integrity check failed for stored record sync\/dest\/aws-sm\/d1/);
     for (const v of [...Object.values(VALUES), CRED_1, CRED_2]) expect(log).not.toContain(v);
