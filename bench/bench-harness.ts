@@ -195,6 +195,9 @@ export interface Server {
   api: HttpClient;
   dataDir: string;
   rssBytes(): number;
+  cpuMs(): number;
+  /** the inspector's WebSocket URL when BENCH_PROFILE_WINDOW is set */
+  inspector?: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -220,10 +223,25 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   const configFile = join(dataDir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config));
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/secrets-sync'), 'server', `-config=${configFile}`], {
+  // BENCH_PROFILE_WINDOW=DIR: profile only the measured phase, through the inspector (see profileWindow)
+  if (process.env.BENCH_PROFILE_WINDOW) nodeArgs.push('--inspect=127.0.0.1:0');
+  // BENCH_SERVER_BIN: another build's launcher, for before/after comparisons on the same machine
+  const bin = process.env.BENCH_SERVER_BIN ?? join(root, 'bin/secrets-sync');
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'server', `-config=${configFile}`], {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', process.env.BENCH_PROFILE_WINDOW ? 'pipe' : 'inherit'],
   });
+  let inspector: Promise<string> | undefined;
+  if (process.env.BENCH_PROFILE_WINDOW) {
+    inspector = new Promise((resolve) => {
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /Debugger listening on (ws:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+    });
+  }
   const url = await waitForLine(child, /server started on (http:\/\/\S+)/, 'server');
   const anon = new HttpClient(url, {}, 2);
   const init = (await anon.ok('PUT', '/v1/sys/init', { secret_shares: 1, secret_threshold: 1 })) as { root_token: string };
@@ -237,6 +255,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     api,
     dataDir,
     rssBytes: () => rssOf(child.pid!),
+    cpuMs: () => cpuMsOf(child.pid!),
+    inspector,
     stop: async () => {
       api.close();
       await stopChild(child);
@@ -248,6 +268,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
 export function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** CPU time (user + system) a process has used so far, in ms (clock-tick resolution, 10 ms). */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 }
 
 /** Samples RSS every `everyMs` until stopped; returns the peak. */
@@ -266,6 +293,38 @@ export function rssSampler(pid: number, everyMs = 100): { stop(): number } {
       return peak;
     },
   };
+}
+
+/**
+ * Runs fn; when BENCH_PROFILE_WINDOW=DIR is set, the server is CPU-profiled
+ * for exactly that window and the profile written to DIR/<label>.cpuprofile.
+ */
+export async function profileWindow<T>(srv: Server, label: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROFILE_WINDOW;
+  if (!dir || !srv.inspector) return fn();
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(await srv.inspector);
+  await new Promise((r) => ws.once('open', r));
+  let id = 0;
+  const pendingCalls = new Map<number, (v: unknown) => void>();
+  ws.on('message', (d: Buffer) => {
+    const m = JSON.parse(d.toString()) as { id?: number; result?: unknown };
+    if (m.id !== undefined) pendingCalls.get(m.id)?.(m.result);
+  });
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<unknown>((resolve) => {
+      pendingCalls.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: 200 });
+  await send('Profiler.start');
+  const out = await fn();
+  const r = (await send('Profiler.stop')) as { profile: unknown };
+  ws.close();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${label}.cpuprofile`), JSON.stringify(r.profile));
+  return out;
 }
 
 // ------------------------------------------------------------ sync setup

@@ -20,6 +20,7 @@ import {
   machine,
   now,
   pool,
+  profileWindow,
   seedAssociations,
   setSyncEnabled,
   sleep,
@@ -50,14 +51,17 @@ async function withPair<T>(emuOpts: { throttle?: boolean }, srvOpts: ServerOptio
 }
 
 /** Seeds n associations with sync disabled, enables sync and waits for all n secrets to be created. */
-async function initialSync(srv: Server, emu: Emulator, paths: string[], timeoutMs: number): Promise<{ enabledAt: number; calls: Awaited<ReturnType<typeof waitForCreates>> }> {
+async function initialSync(srv: Server, emu: Emulator, paths: string[], timeoutMs: number): Promise<{ enabledAt: number; calls: Awaited<ReturnType<typeof waitForCreates>>; serverCpuMs: number }> {
   await setSyncEnabled(srv, false);
   await seedAssociations(srv, paths);
   const since = await emu.lastSeq();
   const enabledAt = now();
-  await setSyncEnabled(srv, true);
-  const calls = await waitForCreates(emu, since, paths.length, timeoutMs);
-  return { enabledAt, calls };
+  const cpu0 = srv.cpuMs();
+  const calls = await profileWindow(srv, `initial-sync-${paths.length}`, async () => {
+    await setSyncEnabled(srv, true);
+    return waitForCreates(emu, since, paths.length, timeoutMs);
+  });
+  return { enabledAt, calls, serverCpuMs: srv.cpuMs() - cpu0 };
 }
 
 async function waitAllSynced(srv: Server, n: number, timeoutMs: number): Promise<Record<string, number>> {
@@ -205,7 +209,7 @@ export async function throughput(p: Profile): Promise<BenchResult> {
   const concurrency = 16;
   return withPair({}, { sync: { destination_rate: 0 }, cpuProfDir: p.cpuProfDir }, async (srv, emu) => {
     const paths = Array.from({ length: n }, (_, i) => `tp/${pad(i)}`);
-    const { enabledAt, calls } = await initialSync(srv, emu, paths, n * 50);
+    const { enabledAt, calls, serverCpuMs } = await initialSync(srv, emu, paths, n * 50);
     const last = calls.filter((c) => c.operation === 'CreateSecret' && c.result === 'ok').at(-1)!.time;
     const engineRate = n / ((last - enabledAt) / 1000);
     const byStatus = await waitAllSynced(srv, n, 60_000);
@@ -223,10 +227,14 @@ export async function throughput(p: Profile): Promise<BenchResult> {
       await client.send(new CreateSecretCommand({ Name: `warm/${pad(i)}`, SecretString: 'w' }));
     });
     const r0 = now();
+    const rc0 = process.cpuUsage();
     await pool(n, concurrency, async (i) => {
       await client.send(new CreateSecretCommand({ Name: `raw/${pad(i)}`, SecretString: JSON.stringify({ value: `initial-${i}`, pad: 'x'.repeat(64) }) }));
     });
     const rawRate = n / ((now() - r0) / 1000);
+    const rc = process.cpuUsage(rc0);
+    const rawCpuUs = (rc.user + rc.system) / n;
+    const engineCpuUs = (serverCpuMs * 1000) / n;
     client.destroy();
     const ratio = engineRate / rawRate;
     return {
@@ -242,10 +250,18 @@ export async function throughput(p: Profile): Promise<BenchResult> {
         destinationRate: 'unlimited (sync.destination_rate 0)',
         raw: '@aws-sdk/client-secrets-manager CreateSecret from the driver process, keep-alive, same concurrency, after 500 warm-up calls',
       },
-      figures: { engineRatePerSecond: Number(engineRate.toFixed(1)), rawSdkRatePerSecond: Number(rawRate.toFixed(1)), ratio: Number(ratio.toFixed(3)), statuses: byStatus },
+      figures: {
+        engineRatePerSecond: Number(engineRate.toFixed(1)),
+        rawSdkRatePerSecond: Number(rawRate.toFixed(1)),
+        ratio: Number(ratio.toFixed(3)),
+        engineServerCpuUsPerSecret: Number(engineCpuUs.toFixed(1)),
+        rawDriverCpuUsPerCall: Number(rawCpuUs.toFixed(1)),
+        statuses: byStatus,
+      },
       rows: [
         { measure: `${n} associations, quotas off: engine / raw SDK (16 concurrent)`, value: `${fmt(engineRate, 0)} / ${fmt(rawRate, 0)} /s`, target: '' },
         { measure: 'ratio engine / raw', value: fmt(ratio, 2), target: '≥ 0.80', met: ratio >= 0.8 },
+        { measure: 'CPU per secret: engine (server) / raw SDK (driver)', value: `${fmt(engineCpuUs, 0)} / ${fmt(rawCpuUs, 0)} µs`, target: '' },
       ],
     };
   });
