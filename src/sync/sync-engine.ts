@@ -10,8 +10,9 @@ import { DestinationError, classifyError, type DestinationTimeouts } from '../de
 import type { SecretSource } from '../sources/source.js';
 import type { SecureStore, SecureTx } from '../storage/barrier.js';
 import { type Clock, rfc3339Nano } from '../util/clock.js';
+import { AttemptWaiters } from './attempt-waiters.js';
 import { DestinationClients } from './destination-clients.js';
-import { compileTemplate } from './name-template.js';
+import { compileTemplate, type NameTemplateContext } from './name-template.js';
 import { plan, stableJson, type SourceState } from './planner.js';
 import { Schedule } from './schedule.js';
 import type { SyncMetrics } from './sync-metrics.js';
@@ -61,20 +62,13 @@ export interface EngineOptions {
   repushDelayMs?: number;
 }
 
-interface Waiter {
-  /** the queue seq an attempt must have claimed; undefined until read */
-  want: number | undefined;
-  /** highest seq claimed by attempts that ended before `want` was known */
-  seen: number;
-  done: () => void;
-}
 
 export class SyncEngine {
   private readonly schedule = new Schedule();
   /** re-pushes waiting for their time; promoted into the queue when due */
   private readonly repushes = new Schedule();
   private readonly running = new Set<string>();
-  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly attempts = new AttemptWaiters();
   /** queue seq claimed by the attempt running on each id */
   private readonly claimedSeq = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -176,43 +170,10 @@ export class SyncEngine {
 
   /**
    * Resolves once an attempt on id that saw the caller's (already committed)
-   * mark has completed, or after timeoutMs. An attempt already running when
-   * the mark was made does not count: it read the state before the mark.
+   * mark has completed, or after timeoutMs.
    */
   waitForAttempt(id: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const w: Waiter = {
-        want: undefined,
-        seen: 0,
-        done: () => {
-          clearTimeout(t);
-          const list = this.waiters.get(id);
-          const i = list?.indexOf(w) ?? -1;
-          if (i >= 0) list!.splice(i, 1);
-          if (list?.length === 0) this.waiters.delete(id);
-          resolve();
-        },
-      };
-      const t = setTimeout(w.done, timeoutMs);
-      const list = this.waiters.get(id) ?? [];
-      list.push(w);
-      this.waiters.set(id, list);
-      // Registered first, then the seq to wait for: an attempt ending in between is recorded in `seen`.
-      this.store.read((tx) => tx.getJson<QueueEntry>(keys.queue(id))).then(
-        (q) => {
-          if (!q || w.seen >= q.seq) return w.done(); // no entry: an attempt has already consumed the mark
-          w.want = q.seq;
-        },
-        () => w.done(),
-      );
-    });
-  }
-
-  private wake(id: string, claimedSeq: number): void {
-    for (const w of [...(this.waiters.get(id) ?? [])]) {
-      if (w.want === undefined) w.seen = Math.max(w.seen, claimedSeq);
-      else if (claimedSeq >= w.want) w.done();
-    }
+    return this.attempts.wait(id, timeoutMs, async () => (await this.store.read((tx) => tx.getJson<QueueEntry>(keys.queue(id))))?.seq);
   }
 
   private pump(): void {
@@ -243,7 +204,7 @@ export class SyncEngine {
           this.running.delete(id);
           const seq = this.claimedSeq.get(id);
           this.claimedSeq.delete(id);
-          if (seq !== undefined) this.wake(id, seq);
+          if (seq !== undefined) this.attempts.ended(id, seq);
           this.metrics.queueDepth.set(this.schedule.size);
           this.pump();
         });
@@ -320,23 +281,11 @@ export class SyncEngine {
       const state: SourceState = assoc.removing ? { kind: 'none' } : await this.source.readLatest(assoc.accessor, assoc.secretPath);
       version = state.kind === 'data' ? state.version : 0;
       const spec = destinationTypes[dest.type];
-      const mountPath = assoc.mount.replace(/\/$/, '');
       const p = plan({
         source: state,
         granularity: assoc.naming?.granularity ?? dest.options.granularity,
         template: compileTemplate(assoc.naming?.template ?? dest.options.secretNameTemplate),
-        context: {
-          DestinationType: dest.type,
-          DestinationName: dest.name,
-          NamespacePath: '',
-          NamespaceBaseName: '',
-          NamespaceID: 'root',
-          MountPath: mountPath,
-          MountBaseName: mountPath.split('/').pop() ?? mountPath,
-          MountAccessor: assoc.accessor,
-          SecretPath: assoc.secretPath,
-          SecretBaseName: assoc.secretPath.split('/').pop() ?? assoc.secretPath,
-        },
+        context: templateContext(dest, assoc),
         normalize: (n) => spec.normalizeName(n),
         customTags: dest.options.customTags,
         // a re-push forgets the hashes, so every external secret is written again under the same name
@@ -510,4 +459,21 @@ export class SyncEngine {
     }
     return marked;
   }
+}
+
+/** The fields a secret_name_template is rendered with (Vault's names; root namespace). */
+function templateContext(dest: DestinationRecord, assoc: AssociationRecord): NameTemplateContext {
+  const mountPath = assoc.mount.replace(/\/$/, '');
+  return {
+    DestinationType: dest.type,
+    DestinationName: dest.name,
+    NamespacePath: '',
+    NamespaceBaseName: '',
+    NamespaceID: 'root',
+    MountPath: mountPath,
+    MountBaseName: mountPath.split('/').pop() ?? mountPath,
+    MountAccessor: assoc.accessor,
+    SecretPath: assoc.secretPath,
+    SecretBaseName: assoc.secretPath.split('/').pop() ?? assoc.secretPath,
+  };
 }
