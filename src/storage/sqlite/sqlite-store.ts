@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { ListOptions, PhysicalStore, PhysicalTx } from '../store.js';
+import { prefixEnd } from '../key-range.js';
 import { runMigrations } from './sqlite-migrations.js';
 
 export interface SqliteOptions {
@@ -14,10 +15,9 @@ export interface SqliteOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
-/** Smallest string greater than every string starting with prefix. */
-function prefixEnd(prefix: string): string {
-  return prefix + '\uffff';
-}
+/** Upper bound of a prefix range; with none, a BLOB, which SQLite sorts after every TEXT value. */
+const AFTER_ALL_TEXT = Buffer.alloc(0);
+const rangeEnd = (prefix: string): string | Buffer => prefixEnd(prefix) ?? AFTER_ALL_TEXT;
 
 export class SqliteStore implements PhysicalStore {
   readonly description: string;
@@ -38,10 +38,10 @@ export class SqliteStore implements PhysicalStore {
       put: db.prepare('INSERT INTO entries(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       del: db.prepare('DELETE FROM entries WHERE key = ?'),
       delPrefix: db.prepare('DELETE FROM entries WHERE key >= ? AND key < ?'),
-      list: db.prepare<[string, string, string, number], { key: string }>(
+      list: db.prepare<[string, string | Buffer, string, number], { key: string }>(
         'SELECT key FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
       ),
-      scan: db.prepare<[string, string, string, number], { key: string; value: Buffer }>(
+      scan: db.prepare<[string, string | Buffer, string, number], { key: string; value: Buffer }>(
         'SELECT key, value FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
       ),
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -58,11 +58,11 @@ export class SqliteStore implements PhysicalStore {
     delete: async (key) => {
       this.stmts.del.run(key);
     },
-    deletePrefix: async (prefix) => this.stmts.delPrefix.run(prefix, prefixEnd(prefix)).changes,
+    deletePrefix: async (prefix) => this.stmts.delPrefix.run(prefix, rangeEnd(prefix)).changes,
     list: async (prefix, opts?: ListOptions) =>
-      this.stmts.list.all(prefix, prefixEnd(prefix), opts?.after ?? '', opts?.limit ?? -1).map((r) => r.key),
+      this.stmts.list.all(prefix, rangeEnd(prefix), opts?.after ?? '', opts?.limit ?? -1).map((r) => r.key),
     scan: async (prefix, opts?: ListOptions) =>
-      this.stmts.scan.all(prefix, prefixEnd(prefix), opts?.after ?? '', opts?.limit ?? -1).map((r) => [r.key, r.value] as [string, Uint8Array]),
+      this.stmts.scan.all(prefix, rangeEnd(prefix), opts?.after ?? '', opts?.limit ?? -1).map((r) => [r.key, r.value] as [string, Uint8Array]),
   };
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
