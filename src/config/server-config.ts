@@ -16,7 +16,7 @@ export type { HostPort } from './config-schema.js';
 
 export type StorageConfig =
   | { type: 'sqlite'; path: string; synchronous: 'full' | 'normal' }
-  /** parsed, but the server refuses it for now */
+  /** shared by every instance pointed at the database */
   | { type: 'postgresql'; connectionUrl: string; maxParallel?: number; maxIdleConnections?: number }
   | { type: 'inmem' };
 

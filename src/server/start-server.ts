@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.js';
 import { buildApp, listen as listenApp } from '../http/app.js';
 import { createLogger } from '../observability/logger.js';
+import { PostgresStore } from '../storage/postgres/postgres-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { PhysicalStore } from '../storage/store.js';
 import { Core, type SyncSettings } from './core.js';
@@ -46,7 +47,7 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
-function openPhysical(config: ServerConfig | undefined, dev: boolean): { physical: PhysicalStore; storageType: string } {
+async function openPhysical(config: ServerConfig | undefined, dev: boolean, logger: Logger): Promise<{ physical: PhysicalStore; storageType: string }> {
   if (dev || !config || config.storage.type === 'inmem') return { physical: new SqliteStore({ path: ':memory:' }), storageType: 'inmem' };
   if (config.storage.type === 'sqlite') {
     return {
@@ -54,14 +55,21 @@ function openPhysical(config: ServerConfig | undefined, dev: boolean): { physica
       storageType: 'sqlite',
     };
   }
-  throw new Error('config: storage "postgresql" is not supported yet; use storage "sqlite"');
+  const pgc = config.storage;
+  const physical = await PostgresStore.open({
+    connectionUrl: pgc.connectionUrl,
+    ...(pgc.maxParallel !== undefined && { maxParallel: pgc.maxParallel }),
+    ...(pgc.maxIdleConnections !== undefined && { maxIdleConnections: pgc.maxIdleConnections }),
+    onPoolError: (err) => logger.warn({ err: err.message }, 'storage: an idle database connection failed'),
+  });
+  return { physical, storageType: 'postgresql' };
 }
 
 export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   const config = opts.config;
   const dev = opts.dev !== undefined;
   const logger = opts.logger ?? createLogger(config?.logLevel ?? 'info');
-  const { physical, storageType } = openPhysical(config, dev);
+  const { physical, storageType } = await openPhysical(config, dev, logger);
   const remote = !dev ? config?.source?.vault : undefined;
   const vaultSource = remote ? new VaultSource(new VaultClient(remote, { logger })) : undefined;
   let feeds: RemoteFeeds | undefined;
@@ -73,7 +81,8 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
       sealType: dev ? 'shamir' : 'static',
       storageType,
       logger,
-      sync: { ...(config?.sync ?? {}), ...(opts.sync ?? {}) },
+      // Instances sharing a database share the queue: a lease another one holds is waited out.
+      sync: { ...(config?.sync ?? {}), ...(storageType === 'postgresql' && { sharedStorage: true }), ...(opts.sync ?? {}) },
       ...(vaultSource && { source: () => vaultSource }),
     });
   } catch (err) {
