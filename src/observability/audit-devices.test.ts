@@ -37,6 +37,11 @@ describe('file audit device', () => {
     expect(dup.body.errors[0]).toMatch(/path already in use/);
     expect((await s.api('PUT', 'sys/audit/sys', { type: 'syslog' })).status).toBe(400);
     expect((await s.api('PUT', 'sys/audit/nofile', { type: 'file' })).body.errors[0]).toMatch(/file_path/);
+    // a file that cannot be opened is refused at enable time (as Vault's sanity check), not accepted and then dropped
+    const unwritable = await s.api('PUT', 'sys/audit/bad', { type: 'file', options: { file_path: join(dir, 'no-such-dir', 'audit.log') } });
+    expect(unwritable.status).toBe(400);
+    expect(unwritable.body.errors[0]).toMatch(/sanity check failed; unable to open .* for writing: ENOENT/);
+    expect((await s.api('GET', 'sys/audit')).body.data['bad/']).toBeUndefined();
   });
 
   it('writes request and response entries in Vault format; the canary value never appears', async () => {

@@ -6,7 +6,7 @@
  * reconnects with backoff; what does not fit is dropped and counted.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -88,6 +88,7 @@ export class AuditBroker {
     for (const p of this.devices.keys()) {
       if (p.startsWith(path) || path.startsWith(p)) throw new BadRequestError(`path already in use at ${p}`);
     }
+    if (type === 'file') checkFileWritable(options.file_path!, options.mode);
     const rec: DeviceRecord = { path, type, description, options, local, salt: randomBytes(32).toString('base64') };
     const store = this.requireStore();
     await store.transaction(async (tx) => {
@@ -168,6 +169,21 @@ function validateOptions(type: 'file' | 'socket', o: Record<string, string>): vo
   const st = o.socket_type ?? 'tcp';
   if (st !== 'tcp' && st !== 'unix') throw new BadRequestError('options.socket_type: must be "tcp" or "unix"');
   if (st === 'tcp' && !/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/.test(o.address)) throw new BadRequestError('options.address: must be HOST:PORT for socket_type "tcp"');
+}
+
+/**
+ * Vault's sanity check at enable time: a file device whose file cannot be
+ * opened for appending is refused, rather than accepted and then silently
+ * dropping every entry. (Later failures are logged, counted, and retried.)
+ */
+function checkFileWritable(filePath: string, mode: string | undefined): void {
+  if (filePath === 'stdout' || filePath === 'discard') return;
+  try {
+    closeSync(openSync(filePath, 'a', mode ? parseInt(mode, 8) : 0o600));
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    throw new BadRequestError(`sanity check failed; unable to open "${filePath}" for writing: ${code}`);
+  }
 }
 
 class FileSink implements Sink {
