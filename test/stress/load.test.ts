@@ -13,7 +13,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorConnection } from '../support/brief.js';
@@ -83,6 +83,16 @@ function vmRssKiB(pid: number): number {
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
+  }
+}
+
+/** user + system CPU seconds of a process so far */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
   }
 }
 
@@ -206,8 +216,10 @@ describe(`load: ${CLIENTS} keep-alive clients for ${SECONDS} s`, () => {
       }
     };
     const started = performance.now();
+    const cpuStart = cpuSeconds(pid);
     await Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
     const elapsedS = (performance.now() - started) / 1000;
+    const serverCpuS = cpuSeconds(pid) - cpuStart;
     clearInterval(sampler);
     peakRss = Math.max(peakRss, vmRssKiB(pid));
 
@@ -248,6 +260,9 @@ describe(`load: ${CLIENTS} keep-alive clients for ${SECONDS} s`, () => {
       requests_per_s: Math.round(total / elapsedS),
       errors: failures.length,
       operations: perOp,
+      // share of one core the server used during the load (the rest of the machine is shared with the clients and the emulator)
+      server_cpu_percent: Math.round((serverCpuS / elapsedS) * 100),
+      cpus: availableParallelism(),
       server_rss_start_mib: Math.round(rssStart / 102.4) / 10,
       server_peak_rss_mib: Math.round(peakRss / 102.4) / 10,
       converged_after_s: Math.round(convergeS * 10) / 10,
@@ -260,7 +275,7 @@ describe(`load: ${CLIENTS} keep-alive clients for ${SECONDS} s`, () => {
       [
         `load: ${CLIENTS} clients, ${result.seconds} s, ${total} requests (${result.requests_per_s}/s), ${failures.length} errors`,
         ...Object.entries(perOp).map(([op, o]) => `  ${op.padEnd(16)} n=${String(o.count).padStart(7)}  ${String(o.per_s).padStart(5)}/s  p50 ${o.p50_ms.toFixed(2)} ms  p99 ${o.p99_ms.toFixed(2)} ms  max ${o.max_ms.toFixed(1)} ms`),
-        `  server RSS: ${result.server_rss_start_mib} MiB at start, peak ${result.server_peak_rss_mib} MiB`,
+        `  server RSS: ${result.server_rss_start_mib} MiB at start, peak ${result.server_peak_rss_mib} MiB; server CPU ${result.server_cpu_percent}% of one core (${result.cpus} CPUs)`,
         `  converged (${SECRETS.length} associations SYNCED with the last value) ${result.converged_after_s} s after the load stopped`,
         `  → ${RESULTS}`,
       ].join('\n'),
