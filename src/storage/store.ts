@@ -1,8 +1,9 @@
 /**
  * The physical storage contract: an ordered map of string keys to opaque byte
  * values with serialisable transactions (Vault's physical-backend model).
- * SQLite implements it now; a PostgreSQL implementation can satisfy it
- * unchanged (one table `entries(key text primary key, value bytea)`).
+ * Implemented on SQLite and PostgreSQL; test/contract/ holds the suite both
+ * pass. Keys are ordered by their UTF-8 bytes (= code point order), must not
+ * contain U+0000, and should stay well under 2 kB (PostgreSQL's index limit).
  *
  * Values here are already sealed by the barrier (barrier.ts); the physical
  * layer never sees plaintext. Keys are paths like `kv/<mount-uuid>/meta/<path>`
@@ -31,7 +32,9 @@ export interface ListOptions {
 export interface PhysicalStore {
   /**
    * Runs fn in one transaction: all of its writes commit together or not at
-   * all. Transactions are serialised. `onCommit` callbacks run after commit.
+   * all. Transactions are serialisable. `onCommit` callbacks run after commit.
+   * fn may run more than once (PostgreSQL runs it again after a serialization
+   * failure), so its only effects outside tx go through onCommit.
    */
   transaction<T>(fn: (tx: PhysicalTx, onCommit: (cb: () => void) => void) => Promise<T>): Promise<T>;
   /** Reads outside a write transaction (see a committed snapshot). */
