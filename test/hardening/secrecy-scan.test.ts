@@ -7,14 +7,15 @@
  * leak to is scanned for every canary: the database files (raw bytes, UTF-16,
  * base64), the server's stdout/stderr, the audit log, the metrics (both
  * forms), every API response body other than the ones whose purpose is to
- * return the secret (KV data reads, token issue/lookup-self), and every
- * `last_error`. Positive controls show each scan can find what it looks for.
+ * return the secret (KV data reads, token issue/lookup-self), the events
+ * WebSocket stream, and every `last_error`. Positive controls show each scan can find what it looks for.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-secrets-manager/index.js';
 import { BRIEF_POLICY } from '../support/brief.js';
 import { freePort, startConfigServer, writeJsonConfig, writeSealKey, type ServerProcess } from '../support/config-server.js';
@@ -50,6 +51,9 @@ let accessor = '';
 type Kind = 'kv-read' | 'token-issue' | 'other';
 const answers: Array<{ kind: Kind; what: string; text: string }> = [];
 const lastErrors: string[] = [];
+/** frames of a `sys/events/subscribe/kv*` WebSocket open for the whole run */
+const eventFrames: string[] = [];
+let events: WebSocket | undefined;
 
 function kindOf(method: string, path: string): Kind {
   if (method === 'GET' && /^my-kv\/data\//.test(path)) return 'kv-read';
@@ -144,6 +148,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  events?.terminate();
   if (server && server.proc.exitCode === null && server.proc.signalCode === null) await server.kill9();
   await aws?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -161,6 +166,13 @@ describe('secrecy scan of one full run', () => {
     expect((await api('PUT', 'sys/audit/f', { type: 'file', options: { file_path: auditPath } })).status).toBe(204);
     expect((await api('PUT', 'sys/mounts/my-kv/', { type: 'kv-v2' })).status).toBe(204);
     accessor = (await api('GET', 'sys/mounts/my-kv')).body.data.accessor;
+    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/sys/events/subscribe/kv*?json=true`, { headers: { 'X-Vault-Token': root } });
+    events = ws;
+    ws.on('message', (d) => eventFrames.push(d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
 
     // KV: writes, a patch, a nested value, custom metadata, subkeys, versions
     expect((await api('PUT', 'my-kv/data/app/db', { data: { password: V.pw1 } })).status).toBe(200);
@@ -273,6 +285,12 @@ describe('secrecy scan of one full run', () => {
     expect(found(kvReads, [V.pw2, V.nested, V.patched, V.outage, V.apiKey])).toHaveLength(5);
     expect(found(answers.filter((a) => a.kind === 'token-issue').map((a) => a.text).join('\n'), tokenCanaries())).toHaveLength(2);
     expect(answers.some((a) => a.kind === 'other' && a.text.includes(MARKER_META))).toBe(true);
+  });
+
+  it('no canary in the events stream (it carries paths and metadata, never data)', async () => {
+    await waitFor(() => eventFrames.some((f) => f.includes(MARKER_PATH)), 5000, 50); // positive control
+    expect(eventFrames.length).toBeGreaterThan(5);
+    expect(found(eventFrames.join('\n'), allCanaries())).toEqual([]);
   });
 
   it('no canary in the metrics (Prometheus and JSON)', async () => {
