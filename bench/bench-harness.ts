@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +23,8 @@ export function machine(): Record<string, unknown> {
     totalMemBytes: totalmem(),
     node: process.version,
     platform: process.platform,
+    /** 1-minute load average when the benchmark ended: other work on the machine skews rates */
+    loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
   };
 }
 

@@ -153,7 +153,12 @@ export async function propagation(p: Profile): Promise<BenchResult> {
         concurrent: { ...s2, arrivedBeforeAck: concEarly, writesPerSecond: Number((conc.length / concSeconds).toFixed(1)) },
       },
       rows: [
-        { measure: `sequential, ${sequentialWrites} writes: p50 / p99 / max`, value: `${fmt(s1.p50)} / ${fmt(s1.p99)} / ${fmt(s1.max)} ms`, target: '≤ 15 / 50 ms', met: s1.p50 <= 15 && s1.p99 <= 50 },
+        {
+          measure: `sequential, ${sequentialWrites} writes (${seqEarly} arrived before the ack reached the client): p50 / p99 / max`,
+          value: `${fmt(s1.p50)} / ${fmt(s1.p99)} / ${fmt(s1.max)} ms`,
+          target: '≤ 15 / 50 ms',
+          met: s1.p50 <= 15 && s1.p99 <= 50,
+        },
         {
           measure: `${writers} writers on ${concSecrets} secrets, ${conc.length} writes: p50 / p99 / max`,
           value: `${fmt(s2.p50)} / ${fmt(s2.p99)} / ${fmt(s2.max)} ms`,

@@ -47,7 +47,8 @@ const m = machine();
 const header =
   `Benchmarks (${profile.full ? 'full' : 'quick'} profile, \`npm run bench${profile.full ? ' -- --full' : ''}\`), ${new Date().toISOString().slice(0, 10)}: ` +
   `${m.cpus} × ${m.cpuModel}, ${Math.round(Number(m.totalMemBytes) / 2 ** 30)} GiB, node ${m.node}; server, AWS emulator and driver in separate processes on loopback; ` +
-  `storage SQLite file (WAL, synchronous NORMAL). Total ${((performance.now() - started) / 1000).toFixed(0)} s.`;
+  `storage SQLite file (WAL, synchronous NORMAL). Total ${((performance.now() - started) / 1000).toFixed(0)} s; 1-minute load average at the end ${m.loadAverage1m} ` +
+  `(other work shared the machine; CPU-per-operation figures are less sensitive to it than rates).`;
 const table = `${header}\n\n${tableOf(results)}\n`;
 if (!values.only) writeFileSync(join(resultsDir, 'latest.md'), table);
 console.log(`\n${table}`);
