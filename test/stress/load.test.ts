@@ -8,7 +8,8 @@
  * /proc) go to bench/results/stress.json and the console. At the end every
  * association converges to SYNCED with the last KV value at the emulator.
  *
- * `npm run test:stress` (not part of `npm test`).
+ * `npm run test:stress` (not part of `npm test`); STRESS_SECONDS, STRESS_CLIENTS,
+ * STRESS_LAUNCHER=cli (the built server instead of the tsx-run source).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ const CLIENTS = Number(process.env.STRESS_CLIENTS ?? 200);
 /** one secret per client: its only writer, so "the last acknowledged value" is well defined */
 const SECRETS = Array.from({ length: CLIENTS }, (_, i) => `load/s${String(i).padStart(3, '0')}`);
 const RESULTS = join(REPO_ROOT, 'bench', 'results', 'stress.json');
+/** `source` (default: tsx, no build needed) or `cli` (the built bin/secrets-sync: run `npm run build` first; figures closer to production) */
+const LAUNCHER = process.env.STRESS_LAUNCHER === 'cli' ? 'cli' : 'source';
 
 type OpClass = 'kv_read' | 'kv_write' | 'kv_read_missing' | 'assoc_list' | 'assoc_set' | 'dest_read';
 /** cumulative weights of the mix */
@@ -131,7 +134,7 @@ describe(`load: ${CLIENTS} keep-alive clients for ${SECONDS} s`, () => {
       keyFile: writeSealKey(join(dir, 'seal.key')),
       extra: { log_level: 'warn', sync: { retry_initial: '200ms', retry_max: '2s' } },
     });
-    server = await startConfigServer(config, port);
+    server = await startConfigServer(config, port, { launcher: LAUNCHER });
     const s = server;
     const init = await s.api('PUT', 'sys/init', { secret_shares: 1, secret_threshold: 1 }, { token: null });
     expect(init.status).toBe(200);
@@ -255,6 +258,7 @@ describe(`load: ${CLIENTS} keep-alive clients for ${SECONDS} s`, () => {
     const result = {
       date: new Date().toISOString(),
       clients: CLIENTS,
+      launcher: LAUNCHER,
       seconds: Math.round(elapsedS * 10) / 10,
       requests: total,
       requests_per_s: Math.round(total / elapsedS),
