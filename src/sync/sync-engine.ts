@@ -37,6 +37,8 @@ export interface EngineOptions {
   retryMaxMs: number;
   reconcileIntervalMs: number;
   leaseMs?: number;
+  /** default `queue_capacity` of sys/sync/config */
+  queueCapacity?: number;
   /** per destination; default 16 */
   destinationConcurrency?: number;
   /**
@@ -74,7 +76,7 @@ export class SyncEngine {
   private timer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private config: SyncConfig = { ...DEFAULT_SYNC_CONFIG };
+  private config: SyncConfig;
   /** this engine instance, recorded in the leases it takes */
   private readonly owner = randomUUID();
   readonly clients: DestinationClients;
@@ -87,12 +89,13 @@ export class SyncEngine {
     private readonly metrics: SyncMetrics,
     private readonly opts: EngineOptions,
   ) {
+    this.config = this.defaultConfig;
     this.clients = new DestinationClients(logger, opts.destinationConcurrency ?? 16, opts.destinationTimeouts);
   }
 
   /** Loads config and every unfinished job (restart resumes them). */
   async start(): Promise<void> {
-    this.config = (await this.store.read((tx) => tx.getJson<SyncConfig>(keys.config))) ?? { ...DEFAULT_SYNC_CONFIG };
+    this.config = (await this.store.read((tx) => tx.getJson<SyncConfig>(keys.config))) ?? this.defaultConfig;
     let after: string | undefined;
     for (;;) {
       const page = await this.store.read((tx) => tx.scanJson<QueueEntry>(keys.queuePrefix, { after, limit: 5000 }));
@@ -122,6 +125,11 @@ export class SyncEngine {
     const deadline = Date.now() + 5000;
     while (this.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.clients.closeAll();
+  }
+
+  /** sys/sync/config before any change, and after DELETE (the server config's `sync.queue_capacity`). */
+  get defaultConfig(): SyncConfig {
+    return { ...DEFAULT_SYNC_CONFIG, ...(this.opts.queueCapacity ? { queue_capacity: this.opts.queueCapacity } : {}) };
   }
 
   get syncConfig(): SyncConfig {

@@ -12,7 +12,7 @@ import type { SecretSource } from '../sources/source.js';
 import type { SecureStore, SecureTx } from '../storage/barrier.js';
 import { type Clock, rfc3339Nano } from '../util/clock.js';
 import type { SyncEngine } from './sync-engine.js';
-import { type AssociationRecord, DEFAULT_SYNC_CONFIG, type DestinationRecord, type SyncConfig, type SyncStatus, keys, parseAssocId } from './sync-types.js';
+import { type AssociationRecord, type DestinationRecord, type SyncConfig, type SyncStatus, keys, parseAssocId } from './sync-types.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -44,7 +44,7 @@ export class SyncService {
 
   async setConfig(change: Partial<SyncConfig> | null): Promise<SyncConfig> {
     if (change?.queue_capacity !== undefined && change.queue_capacity < 1) throw new BadRequestError('queue_capacity: must be at least 1');
-    const next = change === null ? { ...DEFAULT_SYNC_CONFIG } : { ...this.engine.syncConfig, ...change };
+    const next = change === null ? this.engine.defaultConfig : { ...this.engine.syncConfig, ...change };
     await this.store.transaction((tx) => tx.putJson(keys.config, next));
     this.engine.setConfig(next);
     return next;
