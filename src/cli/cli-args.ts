@@ -6,6 +6,8 @@
  * lenient here never changes the meaning of a command that Vault accepts).
  */
 
+import { parseDurationMs } from '../util/duration.js';
+
 export type FlagType = 'bool' | 'string' | 'int' | 'strings' | 'map' | 'duration';
 
 export interface FlagSpec {
@@ -63,35 +65,15 @@ export function parseGoInt(s: string): number | undefined {
   return neg ? -n : n;
 }
 
-const UNIT_SECONDS: Record<string, number> = {
-  ns: 1e-9,
-  us: 1e-6,
-  'µs': 1e-6,
-  ms: 1e-3,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-};
-
 /**
  * Parses a duration the way Vault's DurationVar does: a bare integer is
  * seconds, otherwise a Go duration (`1h30m`), with `d` for days allowed.
  * Returns seconds.
  */
 export function parseDurationSeconds(s: string): number | undefined {
-  const t = s.trim();
-  if (t === '') return 0;
-  if (/^[+-]?\d+$/.test(t)) return parseInt(t, 10);
-  const m = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h|d))+$/.exec(t);
-  if (!m) return undefined;
-  let total = 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h|d)/g;
-  let part: RegExpExecArray | null;
-  while ((part = re.exec(t)) !== null) {
-    total += parseFloat(part[1]!) * UNIT_SECONDS[part[2]!]!;
-  }
-  return m[1] === '-' ? -total : total;
+  if (s.trim() === '') return 0;
+  const ms = parseDurationMs(s);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** Go's time.Duration.String() for a number of seconds (sub-second precision kept to ms). */

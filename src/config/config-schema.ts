@@ -5,7 +5,7 @@
  * `ServerConfig` is a plain rename. Messages never include the value.
  */
 import { z } from 'zod';
-import { parseDurationMs } from './config-duration.js';
+import { parseDurationMs } from '../util/duration.js';
 
 /** A field that converts its input, or reports `message` (never the value). */
 function conv<T>(convert: (v: unknown) => T | undefined, message: string) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDurationMs } from './config-duration.js';
+import { parseDurationMs } from '../util/duration.js';
 import { ConfigError, loadServerConfig, parseServerConfig, type ServerConfig } from './server-config.js';
 
 let dir: string;

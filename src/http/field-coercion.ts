@@ -4,6 +4,7 @@
  * Errors never echo the value (it may be a secret).
  */
 import { FieldValidationError } from '../errors.js';
+import { parseDurationMs } from '../util/duration.js';
 
 export type FieldType =
   | 'string'
@@ -56,27 +57,14 @@ export function toInt(field: string, v: unknown, unsigned = false): number {
   return n;
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** Parses a Go duration (`1h30m`, `300ms`), `Nd`, or seconds; returns seconds (may be fractional). */
 export function parseDurationSeconds(field: string, v: unknown, unsigned = true): number {
-  let secs: number;
-  if (typeof v === 'number') secs = v;
-  else if (typeof v === 'string') {
-    const s = v.trim();
-    if (s === '') secs = 0;
-    else if (/^[+-]?\d+$/.test(s)) secs = Number(s);
-    else {
-      const m = /^([+-])?((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d))+)$/.exec(s);
-      if (!m) throw new FieldValidationError(field, 'cannot parse as a duration');
-      let ms = 0;
-      for (const part of m[2]!.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/g)) ms += Number(part[1]) * UNIT_MS[part[2]!]!;
-      secs = (m[1] === '-' ? -ms : ms) / 1000;
-    }
-  } else throw new FieldValidationError(field, `expected a duration, got ${typeName(v)}`);
-  if (!Number.isFinite(secs)) throw new FieldValidationError(field, 'duration out of range');
-  if (unsigned && secs < 0) throw new FieldValidationError(field, 'cannot be negative');
-  return secs;
+  if (typeof v !== 'number' && typeof v !== 'string') throw new FieldValidationError(field, `expected a duration, got ${typeName(v)}`);
+  const ms = typeof v === 'string' && v.trim() === '' ? 0 : parseDurationMs(v);
+  if (ms === undefined) throw new FieldValidationError(field, 'cannot parse as a duration');
+  if (!Number.isFinite(ms)) throw new FieldValidationError(field, 'duration out of range');
+  if (unsigned && ms < 0) throw new FieldValidationError(field, 'cannot be negative');
+  return ms / 1000;
 }
 
 /** Formats seconds the way Go's time.Duration.String() does (`0s`, `1h0m0s`, `1m30s`). */

@@ -1,8 +1,7 @@
 /**
  * Go `time.ParseDuration` syntax (`300ms`, `1h30m`, `1.5s`), plus Vault's `d`
  * suffix and bare numbers meaning seconds (Vault's parseutil accepts both).
- * Kept here rather than reused from http/ so config does not depend on the
- * HTTP layer.
+ * The one duration parser of the config file, the API's field coercion and the CLI.
  */
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
