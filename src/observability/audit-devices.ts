@@ -40,6 +40,8 @@ export interface AuditDeviceView {
 interface Sink {
   write(line: string): void;
   close(): Promise<void>;
+  /** after log rotation: let go of the open file so the next entry opens the path again (file devices) */
+  reopen?(): Promise<void>;
 }
 
 interface Device {
@@ -127,6 +129,15 @@ export class AuditBroker {
         this.logger.error({ device: d.rec.path, err: (err as Error).name }, 'audit: formatting an entry failed');
       }
     }
+  }
+
+  /**
+   * SIGHUP, as Vault: file devices close their file and open the path again
+   * on the next entry, so a rotated log (renamed by logrotate) is followed by
+   * a fresh file instead of growing the renamed one.
+   */
+  async reopen(): Promise<void> {
+    await Promise.all([...this.devices.values()].map((d) => d.sink.reopen?.()));
   }
 
   async close(): Promise<void> {
@@ -225,6 +236,11 @@ class FileSink implements Sink {
     const s = this.stream;
     this.stream = undefined;
     if (s) await new Promise<void>((resolve) => s.end(() => resolve()));
+  }
+
+  async reopen(): Promise<void> {
+    this.failedAt = 0;
+    await this.close();
   }
 }
 

@@ -99,5 +99,10 @@ export async function runServer(opts: RunServerOptions): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // Vault's SIGHUP: reopen audit files (log rotation). Node's default action for SIGHUP is to exit,
+    // which a logrotate `postrotate kill -HUP` written for Vault would otherwise trigger.
+    process.on('SIGHUP', () => {
+      handle.core.audit.reopen().catch(() => undefined);
+    });
   });
 }
