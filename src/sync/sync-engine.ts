@@ -12,7 +12,7 @@ import type { SecureStore, SecureTx } from '../storage/barrier.js';
 import { type Clock, rfc3339Nano } from '../util/clock.js';
 import { AttemptWaiters } from './attempt-waiters.js';
 import { DestinationClients } from './destination-clients.js';
-import { compileTemplate, type NameTemplateContext } from './name-template.js';
+import { compiledTemplate, type NameTemplateContext } from './name-template.js';
 import { plan, stableJson, type SourceState } from './planner.js';
 import { Schedule } from './schedule.js';
 import type { SyncMetrics } from './sync-metrics.js';
@@ -27,6 +27,14 @@ import {
   parseAssocId,
 } from './sync-types.js';
 import { destinationTypes } from '../destinations/registry.js';
+
+/** What a successful round records on the association. */
+interface Outcome {
+  status: 'SYNCED' | 'UNSYNCED';
+  version: number;
+  external: AssociationRecord['external'];
+  lastError: string;
+}
 
 /** Source reads in flight at once during a reconcile. */
 const RECONCILE_CONCURRENCY = 16;
@@ -254,7 +262,9 @@ export class SyncEngine {
 
   private async process(id: string): Promise<void> {
     const leaseMs = this.opts.leaseMs ?? 60_000;
-    // Claim with a lease so another worker (or instance) leaves it alone.
+    const { type, name } = parseAssocId(id);
+    // Claim with a lease so another worker (or instance) leaves it alone; the
+    // association and its destination are read in the same transaction.
     const claim = await this.store.transaction(async (tx) => {
       const q = await tx.getJson<QueueEntry>(keys.queue(id));
       if (!q) return undefined;
@@ -265,26 +275,24 @@ export class SyncEngine {
       const orphaned = q.leaseUntil !== undefined && q.leaseOwner !== this.owner;
       const claimed: QueueEntry = orphaned ? { ...q, uncertain: true } : q;
       await tx.putJson(keys.queue(id), { ...claimed, leaseUntil: now + leaseMs, leaseOwner: this.owner });
-      return { q: claimed };
+      const assoc = await tx.getJson<AssociationRecord>(keys.assoc(id));
+      const dest = assoc ? await tx.getJson<DestinationRecord>(keys.dest(type, name)) : undefined;
+      return { q: claimed, assoc, dest };
     });
     if (!claim) return;
     if ('leased' in claim) {
       this.schedule.put(id, claim.leased!);
       return;
     }
-    const q = claim.q!;
+    const { q, assoc, dest } = claim;
     this.claimedSeq.set(id, q.seq);
-    const { type, name } = parseAssocId(id);
-    const [assoc, dest] = await this.store.read(async (tx) => [
-      await tx.getJson<AssociationRecord>(keys.assoc(id)),
-      await tx.getJson<DestinationRecord>(keys.dest(type, name)),
-    ] as const);
     if (!assoc || !dest) {
       await this.finish(id, q, undefined);
       return;
     }
     let next = { ...assoc.external };
     let version = 0;
+    let outcome: Outcome;
     try {
       const state: SourceState = assoc.removing ? { kind: 'none' } : await this.source.readLatest(assoc.accessor, assoc.secretPath);
       version = state.kind === 'data' ? state.version : 0;
@@ -292,7 +300,7 @@ export class SyncEngine {
       const p = plan({
         source: state,
         granularity: assoc.naming?.granularity ?? dest.options.granularity,
-        template: compileTemplate(assoc.naming?.template ?? dest.options.secretNameTemplate),
+        template: compiledTemplate(assoc.naming?.template ?? dest.options.secretNameTemplate),
         context: templateContext(dest, assoc),
         normalize: (n) => spec.normalizeName(n),
         customTags: dest.options.customTags,
@@ -335,13 +343,17 @@ export class SyncEngine {
       }
       next = p.next;
       this.metrics.propagation.observe((this.clock.nowMs() - q.enqueuedMs) / 1000);
-      await this.finish(id, q, { status: state.kind === 'data' ? 'SYNCED' : 'UNSYNCED', version, external: next, lastError: warnings.join('; ') });
+      outcome = { status: state.kind === 'data' ? 'SYNCED' : 'UNSYNCED', version, external: next, lastError: warnings.join('; ') };
     } catch (err) {
       const e = err instanceof DestinationError ? err : classifyError(err);
       this.metrics.observeOp(dest.type, 'sync', e.status, 0);
       this.logger.warn({ association: id, status: e.status, error: e.message }, 'sync attempt failed');
       await this.fail(id, q, e, next);
+      return;
     }
+    // Outside the try: the destination has the value; a storage failure recording that is not a
+    // destination failure (the pump logs it and the job runs again).
+    await this.finish(id, q, outcome);
   }
 
   private async call<T>(c: ReturnType<DestinationClients['get']>, fn: () => Promise<T>): Promise<T> {
@@ -360,7 +372,7 @@ export class SyncEngine {
   private async finish(
     id: string,
     claimed: QueueEntry,
-    outcome: { status: 'SYNCED' | 'UNSYNCED'; version: number; external: AssociationRecord['external']; lastError: string } | undefined,
+    outcome: Outcome | undefined,
   ): Promise<void> {
     let requeue: number | undefined;
     await this.store.transaction(async (tx) => {

@@ -14,6 +14,9 @@ import { type Clock, rfc3339Nano } from '../util/clock.js';
 import type { SyncEngine } from './sync-engine.js';
 import { type AssociationRecord, type DestinationRecord, type SyncConfig, type SyncStatus, keys, parseAssocId } from './sync-types.js';
 
+/** How credentials read back (sync-routes' destinationView). */
+export const MASKED = '*****';
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export interface AssociationEntryView {
@@ -86,7 +89,9 @@ export class SyncService {
           }
         }
       }
-      const connection = { ...(cur?.connection ?? {}), ...conn };
+      // A credential read back masked and written again (read-modify-write clients, Terraform) means "unchanged".
+      const given = Object.fromEntries(Object.entries(conn).filter(([f, v]) => !(spec.connectionFields[f]?.credential && v === MASKED)));
+      const connection = { ...(cur?.connection ?? {}), ...given };
       for (const [k, v] of Object.entries(connection)) if (v === null || v === undefined) delete connection[k];
       const options: DestinationOptions = { ...(cur?.options ?? defaultDestinationOptions(type)), ...definedOnly(opts) };
       if (options.secretNameTemplate === '') options.secretNameTemplate = spec.defaultTemplate;

@@ -32,3 +32,18 @@ it('queue_capacity from the config file is the default, and DELETE sys/sync/conf
   expect((await api('DELETE', 'sys/sync/config')).status).toBe(204);
   expect((await api('GET', 'sys/sync/config')).body.data).toEqual({ disabled: false, queue_capacity: 1234 });
 });
+
+it('a destination read back (credentials masked) and written again keeps its credentials', async () => {
+  const created = await api('PUT', 'sys/sync/destinations/aws-sm/roundtrip', {
+    access_key_id: 'AKIAROUNDTRIP0000000',
+    secret_access_key: 'roundtrip-secret-key',
+    region: 'us-east-1',
+  });
+  expect(created.status).toBe(200);
+  const read = (await api('GET', 'sys/sync/destinations/aws-sm/roundtrip')).body.data;
+  expect(read.connection_details.secret_access_key).toBe('*****');
+  expect((await api('PUT', 'sys/sync/destinations/aws-sm/roundtrip', { ...read.connection_details, custom_tags: { team: 'a' } })).status).toBe(200);
+  const rec = await h.core.svc().sync.readDestination('aws-sm', 'roundtrip');
+  expect(rec!.connection.secret_access_key).toBe('roundtrip-secret-key');
+  expect(rec!.connection.access_key_id).toBe('AKIAROUNDTRIP0000000');
+});

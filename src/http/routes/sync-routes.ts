@@ -3,7 +3,7 @@ import type { DestinationOptions } from '../../destinations/destination.js';
 import { DESTINATION_OPTION_FIELDS, destinationTypes, isDestinationType } from '../../destinations/registry.js';
 import { BadRequestError, NotFoundError } from '../../errors.js';
 import type { DestinationRecord } from '../../sync/sync-types.js';
-import { SyncService } from '../../sync/sync-service.js';
+import { MASKED, SyncService } from '../../sync/sync-service.js';
 import type { FieldSpec } from '../field-coercion.js';
 import type { RequestContext, RouteDef, RouteResult } from '../router.js';
 
@@ -12,7 +12,6 @@ const CONNECTION_FIELDS: Record<string, FieldSpec> = Object.fromEntries(
   Object.values(destinationTypes).flatMap((spec) => Object.entries(spec.connectionFields).map(([k, f]) => [k, f.spec])),
 );
 
-const MASK = '*****';
 
 /** The read view: credentials masked ("" when never set), other connection fields as stored. */
 export function destinationView(d: DestinationRecord): Record<string, unknown> {
@@ -20,7 +19,7 @@ export function destinationView(d: DestinationRecord): Record<string, unknown> {
   const conn: Record<string, unknown> = {};
   for (const [f, fs] of Object.entries(spec.connectionFields)) {
     const v = d.connection[f];
-    if (fs.credential) conn[f] = v === undefined || v === '' ? '' : MASK;
+    if (fs.credential) conn[f] = v === undefined || v === '' ? '' : MASKED;
     else if (v !== undefined && v !== '') conn[f] = v;
   }
   const o = d.options;
