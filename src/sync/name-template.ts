@@ -88,6 +88,18 @@ interface Pos {
 // ---------------------------------------------------------------- public
 
 /** Parses and checks a template; throws BadRequestError naming the problem. */
+const compiledCache = new Map<string, CompiledTemplate>();
+
+/** compileTemplate, memoised by text (a few distinct templates serve every job). */
+export function compiledTemplate(text: string): CompiledTemplate {
+  const hit = compiledCache.get(text);
+  if (hit) return hit;
+  const t = compileTemplate(text);
+  if (compiledCache.size >= 256) compiledCache.clear();
+  compiledCache.set(text, t);
+  return t;
+}
+
 export function compileTemplate(text: string): CompiledTemplate {
   if (typeof text !== 'string') throw fail(undefined, 'template must be a string');
   const nodes = new Parser(text).parseAll();
