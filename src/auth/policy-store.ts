@@ -63,6 +63,8 @@ export function policyName(name: string): string {
 export class PolicyStore {
   private readonly parsed = new Map<string, ParsedPolicy | null>();
   private readonly acls = new Map<string, Acl>();
+  /** by the policies array itself (a cached token entry passes the same one on every request) */
+  private readonly byArray = new WeakMap<readonly string[], { gen: number; acl: Acl }>();
   /** bumped on every change so a read racing a write never caches stale data */
   private generation = 0;
   private defaultParsed: ParsedPolicy | undefined;
@@ -114,6 +116,15 @@ export class PolicyStore {
 
   /** The compiled ACL of a token's policies (missing policies grant nothing). Cached per set. */
   async aclFor(policies: readonly string[]): Promise<Acl> {
+    const memo = this.byArray.get(policies);
+    if (memo && memo.gen === this.generation) return memo.acl;
+    const gen = this.generation;
+    const acl = await this.compiledFor(policies);
+    if (gen === this.generation) this.byArray.set(policies, { gen, acl });
+    return acl;
+  }
+
+  private async compiledFor(policies: readonly string[]): Promise<Acl> {
     const names = [...new Set(policies.map(policyName))].filter((n) => n !== '').sort();
     if (names.includes('root')) return ROOT_ACL;
     const key = names.join('\n');

@@ -263,4 +263,68 @@ describe('TokenStore', () => {
     });
     expect(await tokens.lookup(t.token)).toBeUndefined();
   });
+
+  describe('in-memory cache of entries', () => {
+    /** storage reads of token entries (the cache answers the others) */
+    function countReads(store: SecureStore): { n: number } {
+      const c = { n: 0 };
+      const read = store.read.bind(store);
+      store.read = (fn) => {
+        c.n++;
+        return read(fn);
+      };
+      return c;
+    }
+
+    it('answers repeated lookups from memory, and a revocation, a renewal or an expiry at once', async () => {
+      const { tokens, store, clock } = setup();
+      const root = await tokens.createRoot();
+      const t = await tokens.create(root.entry, { policies: ['a'], ttl: 60 });
+      const reads = countReads(store);
+      const first = await tokens.lookup(t.token);
+      expect(await tokens.lookup(t.token)).toEqual(first);
+      expect(reads.n).toBe(1);
+      const renewed = await tokens.renew(first!, 120);
+      expect(await tokens.lookup(t.token)).toEqual(renewed.entry);
+      clock.t += 119_999;
+      expect(await tokens.lookup(t.token)).toBeDefined();
+      clock.t += 1;
+      expect(await tokens.lookup(t.token)).toBeUndefined();
+
+      const u = await tokens.create(root.entry, { policies: ['a'] });
+      await tokens.lookup(u.token);
+      expect(await tokens.revoke(u.token)).toBe(true);
+      expect(await tokens.lookup(u.token)).toBeUndefined();
+      // revoking the parent takes a cached child with it
+      const child = await tokens.create(root.entry, { policies: ['a'] });
+      const grandchild = await tokens.create(child.entry, { policies: ['a'] });
+      await tokens.lookup(grandchild.token);
+      await tokens.revokeAccessor(child.entry.accessor);
+      expect(await tokens.lookup(grandchild.token)).toBeUndefined();
+    });
+
+    it('never caches a limited-use token: every use is counted in storage', async () => {
+      const { tokens, store } = setup();
+      const root = await tokens.createRoot();
+      const t = await tokens.create(root.entry, { policies: ['a'], numUses: 2 });
+      const reads = countReads(store);
+      const e1 = (await tokens.lookup(t.token))!;
+      expect((await tokens.use(e1))?.numUses).toBe(1);
+      const e2 = (await tokens.lookup(t.token))!;
+      expect(e2.numUses).toBe(1);
+      expect((await tokens.use(e2))?.numUses).toBe(-1);
+      expect(await tokens.lookup(t.token)).toBeUndefined();
+      expect(reads.n).toBe(3);
+    });
+
+    it('is off with cache: false (shared storage)', async () => {
+      const store = openMemoryStore();
+      const tokens = new TokenStore(store, { cache: false });
+      const root = await tokens.createRoot();
+      const reads = countReads(store);
+      await tokens.lookup(root.token);
+      await tokens.lookup(root.token);
+      expect(reads.n).toBe(2);
+    });
+  });
 });

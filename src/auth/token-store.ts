@@ -28,7 +28,16 @@ export interface TokenStoreOptions {
   /** clock in unix milliseconds */
   now?: () => number;
   randomBytes?: (n: number) => Buffer;
+  /**
+   * Keep unlimited-use token entries in memory between requests (default
+   * true). Only for storage this process alone writes: with shared storage
+   * another instance's revocation would not reach this cache.
+   */
+  cache?: boolean;
 }
+
+/** Cached entries at most; beyond it the oldest is dropped. */
+const CACHE_MAX = 10_000;
 
 /** Fields of `auth/token/create` after coercion (seconds for durations). */
 export interface CreateTokenRequest {
@@ -77,6 +86,14 @@ function sameHash(a: string, b: string): boolean {
 export class TokenStore {
   readonly now: () => number;
   private readonly random: (n: number) => Buffer;
+  /**
+   * Entries of unlimited-use tokens by hash, as last committed. Every commit
+   * that writes or deletes a token entry drops it and bumps the generation,
+   * so a lookup whose read raced such a commit does not cache what it read.
+   * Expiry is still checked against the clock on every lookup.
+   */
+  private readonly cache: Map<string, TokenEntry> | undefined;
+  private generation = 0;
 
   constructor(
     private readonly store: SecureStore,
@@ -84,6 +101,16 @@ export class TokenStore {
   ) {
     this.now = opts.now ?? Date.now;
     this.random = opts.randomBytes ?? nodeRandomBytes;
+    this.cache = opts.cache === false ? undefined : new Map();
+  }
+
+  /** Called inside every transaction that writes or deletes a token entry: forget it once committed. */
+  private changed(tx: SecureTx, hash: string): void {
+    if (!this.cache) return;
+    tx.onCommit(() => {
+      this.generation++;
+      this.cache!.delete(hash);
+    });
   }
 
   /** Random base62 string without modulo bias. */
@@ -225,8 +252,16 @@ export class TokenStore {
   async lookup(rawToken: string): Promise<TokenEntry | undefined> {
     if (typeof rawToken !== 'string' || rawToken === '') return undefined;
     const hash = this.hash(rawToken);
+    const hit = this.cache?.get(hash);
+    if (hit) return this.checkExpiry(hit);
+    const gen = this.generation;
     const entry = await this.store.read((tx) => tx.getJson<TokenEntry>(ID + hash));
     if (!entry || !sameHash(entry.hash, hash)) return undefined;
+    // Limited-use tokens are counted in storage on every request: always read them there.
+    if (this.cache && entry.numUses === 0 && gen === this.generation) {
+      if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(hash, Object.freeze(entry));
+    }
     return this.checkExpiry(entry);
   }
 
@@ -261,6 +296,7 @@ export class TokenStore {
       }
       const next = { ...cur, numUses: cur.numUses - 1 };
       await tx.putJson(ID + cur.hash, next);
+      this.changed(tx, cur.hash);
       return next;
     });
   }
@@ -321,6 +357,7 @@ export class TokenStore {
       }
       const next: TokenEntry = { ...cur, expireTime: now + ttl * 1000, lastRenewalTime: Math.floor(now / 1000) };
       await tx.putJson(ID + cur.hash, next);
+      this.changed(tx, cur.hash);
       return { entry: next, warnings };
     });
   }
@@ -359,6 +396,7 @@ export class TokenStore {
 
   private async put(tx: SecureTx, entry: TokenEntry): Promise<void> {
     await tx.putJson(ID + entry.hash, entry);
+    this.changed(tx, entry.hash);
     await tx.putJson(this.accessorKey(entry.accessor), { hash: entry.hash });
     if (entry.parentHash) await tx.putJson(`${PARENT}${entry.parentHash}/${entry.hash}`, {});
   }
@@ -379,6 +417,7 @@ export class TokenStore {
       if (e.parentHash) await tx.delete(`${PARENT}${e.parentHash}/${e.hash}`);
       await tx.delete(this.accessorKey(e.accessor));
       await tx.delete(ID + e.hash);
+      this.changed(tx, e.hash);
     }
   }
 }

@@ -179,7 +179,8 @@ export class Core implements ApiBackend {
       mounts,
       kv,
       kv1: new KvV1Engine(store),
-      auth: createAuth(store, { now: () => this.clock.nowMs() }),
+      // Token entries are cached in memory unless other instances write the same storage.
+      auth: createAuth(store, { now: () => this.clock.nowMs(), cache: settings.sharedStorage !== true }),
       syncEngine,
       sync: new SyncService(store, syncEngine, source, this.clock, settings.firstAttemptWaitMs),
     };
