@@ -265,8 +265,12 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
       ctx.acl = await backend.aclFor(token);
       if (def?.authorize && handler) await def.authorize(ctx);
       else {
-        const exists = op === 'write' && def?.exists && handler ? await def.exists(ctx) : undefined;
-        const caps = def?.capability?.[op] ?? capabilityFor(op, exists);
+        const acl = ctx.acl;
+        const override = def?.capability?.[op];
+        // Existence only decides between `create` and `update`: a token granted both needs no extra read.
+        const needsExists = !override && op === 'write' && def?.exists && handler && !(acl.allows(path, 'create') && acl.allows(path, 'update'));
+        const exists = needsExists ? await def!.exists!(ctx) : undefined;
+        const caps = override ?? capabilityFor(op, exists);
         if (!caps.some((c) => ctx.acl!.allows(path, c))) throw new PermissionDeniedError();
       }
     }
