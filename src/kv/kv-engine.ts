@@ -128,6 +128,22 @@ export class KvEngine {
     return this.store.read((t) => t.getJson<KeyMeta>(metaKey(m, path)));
   }
 
+  /**
+   * The highest active version and its data in one read (the sync engine's
+   * source read); undefined when there is none.
+   */
+  readLatestActive(m: MountEntry, path: string): Promise<{ version: number; data: Record<string, unknown> } | undefined> {
+    return this.store.read(async (tx) => {
+      const meta = await tx.getJson<KeyMeta>(metaKey(m, path));
+      if (!meta) return undefined;
+      // Fall back past soft-deleted or destroyed versions to the highest active one.
+      const version = latestActiveVersion(meta, this.clock.nowMs());
+      if (version === 0) return undefined;
+      const data = (await tx.getJson<{ data: Record<string, unknown> }>(verKey(m, path, version)))?.data;
+      return data ? { version, data } : undefined;
+    });
+  }
+
   /** Raw version data regardless of its deletion state; undefined when gone. */
   readVersionData(m: MountEntry, path: string, version: number, tx?: SecureTx): Promise<Record<string, unknown> | undefined> {
     const get = async (t: SecureTx) => (await t.getJson<{ data: Record<string, unknown> }>(verKey(m, path, version)))?.data;

@@ -31,13 +31,8 @@ export class EmbeddedSource implements SecretSource {
   async readLatest(accessor: string, secretPath: string): Promise<SourceState> {
     const m = this.mounts.byAccessor(accessor);
     if (!m) return { kind: 'none' };
-    const meta = await this.kv.readMeta(m, secretPath);
-    if (!meta) return { kind: 'none' };
-    // Fall back past soft-deleted or destroyed versions to the highest active one.
-    const version = latestActiveVersion(meta, this.clock.nowMs());
-    if (version === 0) return { kind: 'none' };
-    const data = await this.kv.readVersionData(m, secretPath, version);
-    return data ? { kind: 'data', version, data } : { kind: 'none' };
+    const latest = await this.kv.readLatestActive(m, secretPath);
+    return latest ? { kind: 'data', version: latest.version, data: latest.data } : { kind: 'none' };
   }
 
   async latestVersion(accessor: string, secretPath: string): Promise<number> {

@@ -87,7 +87,6 @@ interface Pos {
 
 // ---------------------------------------------------------------- public
 
-/** Parses and checks a template; throws BadRequestError naming the problem. */
 const compiledCache = new Map<string, CompiledTemplate>();
 
 /** compileTemplate, memoised by text (a few distinct templates serve every job). */
@@ -100,6 +99,7 @@ export function compiledTemplate(text: string): CompiledTemplate {
   return t;
 }
 
+/** Parses and checks a template; throws BadRequestError naming the problem. */
 export function compileTemplate(text: string): CompiledTemplate {
   if (typeof text !== 'string') throw fail(undefined, 'template must be a string');
   const nodes = new Parser(text).parseAll();
