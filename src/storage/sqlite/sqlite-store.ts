@@ -44,6 +44,13 @@ export class SqliteStore implements PhysicalStore {
       scan: db.prepare<[string, string | Buffer, string, number], { key: string; value: Buffer }>(
         'SELECT key, value FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
       ),
+      // The same without LIMIT: a bound LIMIT costs ~4 µs per call even on an
+      // empty range (measured: 4.7 vs 0.6 µs), and the KV write path lists the
+      // secret's sync associations, usually none, on every write.
+      listAll: db.prepare<[string, string | Buffer, string], { key: string }>('SELECT key FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key'),
+      scanAll: db.prepare<[string, string | Buffer, string], { key: string; value: Buffer }>(
+        'SELECT key, value FROM entries WHERE key >= ? AND key < ? AND key > ? ORDER BY key',
+      ),
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
@@ -60,9 +67,15 @@ export class SqliteStore implements PhysicalStore {
     },
     deletePrefix: async (prefix) => this.stmts.delPrefix.run(prefix, rangeEnd(prefix)).changes,
     list: async (prefix, opts?: ListOptions) =>
-      this.stmts.list.all(prefix, rangeEnd(prefix), opts?.after ?? '', opts?.limit ?? -1).map((r) => r.key),
+      (opts?.limit === undefined
+        ? this.stmts.listAll.all(prefix, rangeEnd(prefix), opts?.after ?? '')
+        : this.stmts.list.all(prefix, rangeEnd(prefix), opts.after ?? '', opts.limit)
+      ).map((r) => r.key),
     scan: async (prefix, opts?: ListOptions) =>
-      this.stmts.scan.all(prefix, rangeEnd(prefix), opts?.after ?? '', opts?.limit ?? -1).map((r) => [r.key, r.value] as [string, Uint8Array]),
+      (opts?.limit === undefined
+        ? this.stmts.scanAll.all(prefix, rangeEnd(prefix), opts?.after ?? '')
+        : this.stmts.scan.all(prefix, rangeEnd(prefix), opts.after ?? '', opts.limit)
+      ).map((r) => [r.key, r.value] as [string, Uint8Array]),
   };
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
