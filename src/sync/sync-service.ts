@@ -17,6 +17,9 @@ import { type AssociationRecord, type DestinationRecord, type SyncConfig, type S
 /** How credentials read back (sync-routes' destinationView). */
 export const MASKED = '*****';
 
+/** Associations decrypted at a time when listing a destination's. */
+const ASSOC_PAGE = 1000;
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export interface AssociationEntryView {
@@ -270,14 +273,20 @@ export class SyncService {
   async destinationAssociations(type: string, name: string): Promise<Record<string, AssociationEntryView>> {
     await this.requireDestinationExists(type, name);
     const prefix = keys.assocPrefix(type, name);
-    const rows = await this.store.read(async (tx) => {
-      const as = await tx.scanJson<AssociationRecord>(prefix);
+    // One read (one snapshot), in pages: each page of decrypted records becomes
+    // views before the next is read, so 100k associations never sit in memory
+    // as full records at once (the answer itself is what must be held).
+    return this.store.read(async (tx) => {
+      const out: Record<string, AssociationEntryView> = {};
       const queued = new Set((await tx.list(`${keys.queuePrefix}${type}/${name}/`)).map((k) => k.slice(keys.queuePrefix.length)));
-      return as.map(([k, a]) => ({ id: k.slice('sync/assoc/'.length), a, queued: queued.has(k.slice('sync/assoc/'.length)) }));
+      let after: string | undefined;
+      for (;;) {
+        const page = await tx.scanJson<AssociationRecord>(prefix, { after, limit: ASSOC_PAGE });
+        for (const [k, a] of page) Object.assign(out, this.view(a, queued.has(k.slice('sync/assoc/'.length))));
+        if (page.length < ASSOC_PAGE) return out;
+        after = page[page.length - 1]![0];
+      }
     });
-    const out: Record<string, AssociationEntryView> = {};
-    for (const r of rows) Object.assign(out, this.view(r.a, r.queued));
-    return out;
   }
 
   private async requireDestinationExists(type: string, name: string): Promise<void> {
