@@ -5,6 +5,7 @@ import {
   createDestination,
   fmt,
   machine,
+  profileWindow,
   mb,
   now,
   rssSampler,
@@ -46,7 +47,7 @@ export async function kvWrite(p: Profile): Promise<BenchResult> {
       return { writes, errors, seconds: (now() - t0) / 1000, serverCpuMs: srv.cpuMs() - c0 };
     };
     await run(2000); // warm-up: JIT, every key exists, WAL grown
-    const r = await run(seconds * 1000);
+    const r = await profileWindow(srv, 'kv-write', () => run(seconds * 1000));
     const rate = r.writes / r.seconds;
     return {
       benchmark: 'kv-write',
