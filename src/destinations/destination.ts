@@ -46,6 +46,11 @@ export interface UpsertRequest {
    * only — the secret may have been deleted at the destination since.
    */
   knownToExist?: boolean;
+  /**
+   * With knownToExist: our last write to this name carried exactly these tags,
+   * so an update may skip re-tagging (AWS: no TagResource call per value change).
+   */
+  tagsUnchanged?: boolean;
 }
 
 export interface UpsertResult {

@@ -17,7 +17,7 @@ const base = (over: Partial<PlanInput> = {}): PlanInput => ({
 describe('planner', () => {
   it('creates the secret-path secret as a JSON object string', () => {
     const p = plan(base());
-    expect(p.upserts).toEqual([{ key: '', name: 'vault/kv_1234abcd/my-secret', value: '{"foo":"bar"}', hash: expect.any(String), removedTagKeys: [] }]);
+    expect(p.upserts).toEqual([{ key: '', name: 'vault/kv_1234abcd/my-secret', value: '{"foo":"bar"}', hash: expect.any(String), removedTagKeys: [], tagsUnchanged: false }]);
     expect(p.deletes).toEqual([]);
   });
 
@@ -77,5 +77,15 @@ describe('planner', () => {
     expect(() => plan(base({ granularity: 'secret-key', template: t, source: { kind: 'data', version: 1, data: { 'a b': '1', a_b: '2' } } }))).toThrow(
       /keys "a b" and "a_b" both map to the external name vault\/a_b/,
     );
+  });
+
+  it('a value-only change says the tags are unchanged; a tag change or a new name does not', () => {
+    const first = plan(base({ customTags: { team: 'a' } }));
+    const value = plan(base({ customTags: { team: 'a' }, previous: first.next, source: { kind: 'data', version: 2, data: { foo: 'new' } } }));
+    expect(value.upserts[0]!.tagsUnchanged).toBe(true);
+    const tags = plan(base({ customTags: { team: 'b' }, previous: first.next }));
+    expect(tags.upserts[0]!.tagsUnchanged).toBe(false);
+    const moved = plan(base({ customTags: { team: 'a' }, previous: first.next, template: compileTemplate('vault-x/{{ .SecretPath }}') }));
+    expect(moved.upserts[0]!.tagsUnchanged).toBe(false);
   });
 });

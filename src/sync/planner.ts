@@ -33,6 +33,8 @@ export interface PlannedUpsert {
   value: string;
   hash: string;
   removedTagKeys: string[];
+  /** the external secret exists under this name with exactly these tags (our last write) */
+  tagsUnchanged: boolean;
 }
 
 export interface Plan {
@@ -69,6 +71,7 @@ export function plan(input: PlanInput): Plan {
   const deletes: Array<{ key: string; name: string }> = [];
   const next: Record<string, ExternalEntry> = {};
   const tagKeys = Object.keys(input.customTags).sort();
+  const tagsSig = stableJson(input.customTags);
   const wanted = new Set<string>();
   for (const [key, value] of desiredValues(input.source, input.granularity)) {
     const ctx = input.granularity === 'secret-key' ? { ...input.context, SecretKey: key } : input.context;
@@ -81,10 +84,10 @@ export function plan(input: PlanInput): Plan {
     wanted.add(name);
     const hash = input.hash(name, value, input.customTags);
     const prev = input.previous[key];
-    next[key] = { name, hash, tagKeys };
+    next[key] = { name, hash, tagKeys, tagsSig };
     if (prev && prev.name === name && prev.hash === hash) continue;
     const removedTagKeys = prev && prev.name === name ? prev.tagKeys.filter((t) => !(t in input.customTags)) : [];
-    upserts.push({ key, name, value, hash, removedTagKeys });
+    upserts.push({ key, name, value, hash, removedTagKeys, tagsUnchanged: prev?.name === name && prev.tagsSig === tagsSig });
   }
   for (const [key, prev] of Object.entries(input.previous)) {
     // A renamed or vanished external secret is deleted, unless another key now writes that name.

@@ -323,6 +323,7 @@ export class SyncEngine {
                 tags: dest.options.customTags,
                 removedTagKeys: u.removedTagKeys,
                 knownToExist: assoc.external[u.key]?.name === u.name,
+                tagsUnchanged: u.tagsUnchanged,
                 idempotencyToken: this.store.barrier.hmac('request-token', `${id}\0${u.name}\0${version}\0${u.hash}\0${assoc.rounds ?? 0}`).slice(0, 48),
               }),
             );

@@ -29,6 +29,8 @@ export interface ExternalEntry {
   hash: string;
   /** tag keys last written, to remove dropped custom tags */
   tagKeys: string[];
+  /** the custom tags last written (stable JSON), so a value-only change skips re-tagging */
+  tagsSig?: string;
 }
 
 export interface AssociationRecord {

@@ -47,12 +47,14 @@ describe('the brief', () => {
     expect(sec.tags).toContainEqual({ Key: 'hashicorp:vault', Value: '' });
   });
 
-  it('a new KV version arrives within 1 s', async () => {
+  it('a new KV version arrives within 1 s, as one UpdateSecret (no create attempt, no re-tagging)', async () => {
+    aws.control.clearCalls();
     const t0 = Date.now();
     await s.api('PUT', 'my-kv/data/my-secret', { data: { foo: 'baz' } });
     await waitFor(() => aws.control.secret(NAME())?.currentValue === '{"foo":"baz"}', 1000, 5);
     expect(Date.now() - t0).toBeLessThan(1000);
     await waitFor(async () => (await s.api('GET', 'sys/sync/destinations/aws-sm/test/associations')).body.data.associated_secrets[`${accessor}/my-secret`].sync_status === 'SYNCED');
+    expect(aws.control.calls().map((c) => c.operation)).toEqual(['UpdateSecret']);
   });
 
   it('soft-deleting the latest version syncs the previous active one', async () => {

@@ -184,7 +184,7 @@ export class AwsSmClient implements DestinationClient {
 
     if (req.knownToExist && !retried) {
       try {
-        return await this.update(req, tags, secrets);
+        return await this.update(req, tags, secrets, false, req.tagsUnchanged === true);
       } catch (e) {
         // deleted at AWS since our last write: create it below
         if (!(e instanceof SecretVanished)) throw e;
@@ -242,7 +242,7 @@ export class AwsSmClient implements DestinationClient {
     );
   }
 
-  private async update(req: UpsertRequest, tags: Tag[], secrets: string[], restored = false): Promise<UpsertResult> {
+  private async update(req: UpsertRequest, tags: Tag[], secrets: string[], restored = false, tagsCurrent = false): Promise<UpsertResult> {
     const { name } = req;
     const kms = this.cfg.kmsKeyId ? { KmsKeyId: this.cfg.kmsKeyId } : {};
     try {
@@ -251,7 +251,7 @@ export class AwsSmClient implements DestinationClient {
       );
     } catch (err) {
       if (isScheduledForDeletion(err)) {
-        if (!restored && (await this.tryRestore(name, secrets))) return this.update(req, tags, secrets, true);
+        if (!restored && (await this.tryRestore(name, secrets))) return this.update(req, tags, secrets, true, tagsCurrent);
         throw new DestinationError(
           'CLIENT_SIDE_ERROR',
           `UpdateSecret ${name}: the secret is marked for deletion at AWS` +
@@ -263,10 +263,12 @@ export class AwsSmClient implements DestinationClient {
       const classified = this.classify(err, 'UpdateSecret', name, secrets);
       throw hasAwsCode(err, 'ResourceNotFoundException') ? new SecretVanished(classified) : classified;
     }
-    try {
-      await this.send('TagResource', name, secrets, () => this.sm.send(new TagResourceCommand({ SecretId: name, Tags: tags })));
-    } catch (err) {
-      throw this.classify(err, 'TagResource', name, secrets);
+    if (!tagsCurrent) {
+      try {
+        await this.send('TagResource', name, secrets, () => this.sm.send(new TagResourceCommand({ SecretId: name, Tags: tags })));
+      } catch (err) {
+        throw this.classify(err, 'TagResource', name, secrets);
+      }
     }
     const warnings: string[] = [];
     const current = new Set(tags.map((t) => t.Key));
