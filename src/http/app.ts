@@ -204,6 +204,10 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
       mount,
       durationMs: performance.now() - started,
     });
+    // Method, path, status and time only: never bodies, tokens or error texts.
+    if (opts.logger.isLevelEnabled('debug')) {
+      opts.logger.debug({ method: req.method, path, status, ms: Math.round((performance.now() - started) * 1000) / 1000, remote: req.ip }, 'request');
+    }
     if (observeOnly) return reply;
     if (status === 204) return reply.code(204).header('cache-control', 'no-store').send();
     return sendJson(reply, status, body);
