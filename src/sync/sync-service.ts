@@ -115,32 +115,26 @@ export class SyncService {
   }
 
   async deleteDestination(type: string, name: string, purge: boolean, force: boolean): Promise<void> {
-    const ids = await this.store.transaction(async (tx) => {
+    await this.store.transaction(async (tx) => {
       const cur = await tx.getJson<DestinationRecord>(keys.dest(type, name));
-      if (!cur) return [];
+      if (!cur) return;
       const ids = await this.assocIdsOf(tx, type, name);
-      if (force) {
-        // Orphans whatever the destination holds: records go, nothing is unsynced.
-        for (const id of ids) await this.dropAssociation(tx, id);
-        await tx.delete(keys.dest(type, name));
-        tx.onCommit(() => this.engine.clients.drop(type, name));
-        return [];
+      if (ids.length > 0 && !force) {
+        if (!purge) throw new BadRequestError('destination still has associated secrets; remove them first, or delete with purge=true');
+        // Purge: unsync every association; the engine deletes the destination after the last one.
+        await tx.putJson(keys.dest(type, name), { ...cur, purgeInitiatedAt: rfc3339Nano(this.clock.nowMs()) } satisfies DestinationRecord);
+        for (const id of ids) {
+          const a = (await tx.getJson<AssociationRecord>(keys.assoc(id)))!;
+          await tx.putJson(keys.assoc(id), { ...a, removing: true });
+          await this.engine.markDirty(tx, id, { resetAttempts: true });
+        }
+        return;
       }
-      if (ids.length === 0) {
-        await tx.delete(keys.dest(type, name));
-        tx.onCommit(() => this.engine.clients.drop(type, name));
-        return [];
-      }
-      if (!purge) throw new BadRequestError('destination still has associated secrets; remove them first, or delete with purge=true');
-      await tx.putJson(keys.dest(type, name), { ...cur, purgeInitiatedAt: rfc3339Nano(this.clock.nowMs()) } satisfies DestinationRecord);
-      for (const id of ids) {
-        const a = (await tx.getJson<AssociationRecord>(keys.assoc(id)))!;
-        await tx.putJson(keys.assoc(id), { ...a, removing: true });
-        await this.engine.markDirty(tx, id, { resetAttempts: true });
-      }
-      return ids;
+      // force_delete orphans whatever the destination holds: records go, nothing is unsynced.
+      for (const id of ids) await this.dropAssociation(tx, id);
+      await tx.delete(keys.dest(type, name));
+      tx.onCommit(() => this.engine.clients.drop(type, name));
     });
-    void ids;
   }
 
   private async dropAssociation(tx: SecureTx, id: string): Promise<void> {
