@@ -14,6 +14,8 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, PermissionDenied
 import type { MountEntry } from '../kv/kv-types.js';
 import { coerceFields, isPlainObject, toBool } from './field-coercion.js';
 import { toErrorAnswer } from './http-errors.js';
+import { jsonDepthExceeds } from '../util/json-depth.js';
+import { vaultTokenOf } from '../util/vault-token.js';
 import { RewritingSocket } from './list-method.js';
 import { capabilityFor, type Operation, type RequestContext, type RouteMatch, type RouteResult, type RouteTable } from './router.js';
 
@@ -152,31 +154,6 @@ function parseBody(req: FastifyRequest, op: Operation): Record<string, unknown> 
 /** Vault's listener default (`max_json_depth`). */
 const MAX_JSON_DEPTH = 300;
 
-/** Whether objects/arrays nest deeper than max (a linear scan that skips string contents). */
-export function jsonDepthExceeds(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
-}
-
-function clientTokenOf(req: FastifyRequest): string | undefined {
-  const t = req.headers['x-vault-token'];
-  if (typeof t === 'string' && t !== '') return t;
-  const a = req.headers.authorization;
-  if (typeof a === 'string' && /^Bearer\s+/i.test(a)) return a.replace(/^Bearer\s+/i, '').trim() || undefined;
-  return undefined;
-}
-
 async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const started = performance.now();
   const { backend } = opts;
@@ -185,7 +162,7 @@ async function handle(opts: AppOptions, req: FastifyRequest, reply: FastifyReply
   let path = decodeURIComponent((qi === -1 ? url : url.slice(0, qi)).slice('/v1/'.length));
   const query: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(qi === -1 ? '' : url.slice(qi + 1))) query[k] = v;
-  const clientToken = clientTokenOf(req);
+  const clientToken = vaultTokenOf(req.headers);
   let op: Operation = 'read';
   let token: TokenEntry | undefined;
   let data: Record<string, unknown> = {};

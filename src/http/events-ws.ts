@@ -7,6 +7,7 @@
  * token's stream ends. Slow consumers are disconnected rather than buffered
  * without bound.
  */
+import { vaultTokenOf } from '../util/vault-token.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -52,7 +53,7 @@ export function attachEventsWebSocket(server: Server, backend: ApiBackend, bus: 
     }
     if (query.get('filter')) return reject(socket, 400, 'filter expressions are not supported');
     if (!backend.initialized()) return reject(socket, 503, 'Vault is not initialized');
-    const raw = tokenOf(req);
+    const raw = vaultTokenOf(req.headers);
     if (!raw) return reject(socket, 403, 'permission denied');
     const token = await backend.lookupToken(raw);
     if (!token) return reject(socket, 403, 'permission denied');
@@ -111,13 +112,6 @@ export function attachEventsWebSocket(server: Server, backend: ApiBackend, bus: 
   };
 }
 
-function tokenOf(req: IncomingMessage): string | undefined {
-  const t = req.headers['x-vault-token'];
-  if (typeof t === 'string' && t !== '') return t;
-  const a = req.headers.authorization;
-  if (typeof a === 'string' && /^Bearer\s+/i.test(a)) return a.replace(/^Bearer\s+/i, '').trim() || undefined;
-  return undefined;
-}
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 

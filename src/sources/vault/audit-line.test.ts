@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../../http/app.js';
 import { formatAuditEntries } from '../../observability/audit-format.js';
-import { jsonDepth, kvSecretOf, MAX_AUDIT_LINE_BYTES, parseAuditLine } from './audit-line.js';
+import { jsonDepthExceeds } from '../../util/json-depth.js';
+import { kvSecretOf, MAX_AUDIT_LINE_BYTES, parseAuditLine } from './audit-line.js';
 
 /** A response entry as Vault writes it (fields trimmed to those that matter plus some noise). */
 function vaultResponse(path: string, operation: string, extra: Record<string, unknown> = {}): string {
@@ -159,8 +160,9 @@ describe('parseAuditLine: garbage and hostile input', () => {
   });
 
   it('counts depth outside strings only', () => {
-    expect(jsonDepth('{"a":"[[[[{{{{\\"[[["}')).toBe(1);
-    expect(jsonDepth('[[1],[2,[3]]]')).toBe(3);
+    expect(jsonDepthExceeds('{"a":"[[[[{{{{\\"[[["}', 1)).toBe(false);
+    expect(jsonDepthExceeds('[[1],[2,[3]]]', 3)).toBe(false);
+    expect(jsonDepthExceeds('[[1],[2,[3]]]', 2)).toBe(true);
   });
 });
 

@@ -6,6 +6,8 @@
  * the sync worker re-reads the secret from the store.
  */
 
+import { jsonDepthExceeds } from '../../util/json-depth.js';
+
 /** Lines longer than this (bytes) are dropped. */
 export const MAX_AUDIT_LINE_BYTES = 1024 * 1024;
 /** Vault's entries nest a few levels (request.data.data.<value>); deeper input is hostile or not ours. */
@@ -57,7 +59,7 @@ export function parseAuditLine(line: Buffer | string): AuditLineResult {
   }
   text = text.trim();
   if (text === '') return { kind: 'ignored' };
-  if (jsonDepth(text) > MAX_AUDIT_JSON_DEPTH) return { kind: 'malformed', reason: 'too_deep' };
+  if (jsonDepthExceeds(text, MAX_AUDIT_JSON_DEPTH)) return { kind: 'malformed', reason: 'too_deep' };
   let entry: unknown;
   try {
     entry = JSON.parse(text);
@@ -104,29 +106,6 @@ export function kvSecretOf(mountPoint: string, path: string, operation: string):
   return { action, secretPath };
 }
 
-/** Maximum nesting of objects/arrays, counted without parsing (strings skipped). */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth > max) {
-        max = depth;
-        if (max > MAX_AUDIT_JSON_DEPTH) return max;
-      }
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
-}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
