@@ -24,6 +24,19 @@ async function dump(store: SecureStore): Promise<string[]> {
 }
 
 describe('TokenStore', () => {
+  it('refuses an expired token even when its revocation cannot be written (disk full)', async () => {
+    const { clock, store, tokens } = setup();
+    const root = await tokens.createRoot();
+    const child = await tokens.create(root.entry, { policies: ['a'], ttl: 1 });
+    clock.t += 2000;
+    const real = store.transaction.bind(store);
+    store.transaction = () => Promise.reject(new Error('SQLITE_FULL: database or disk is full'));
+    expect(await tokens.lookup(child.token)).toBeUndefined();
+    store.transaction = real;
+    expect(await tokens.lookup(child.token)).toBeUndefined();
+    expect(await tokens.lookupByAccessor(child.entry.accessor)).toBeUndefined();
+  });
+
   it('creates Vault-shaped tokens and accessors', async () => {
     const { tokens } = setup();
     const { token, entry } = await tokens.createRoot();

@@ -381,7 +381,9 @@ export class TokenStore {
 
   private async checkExpiry(entry: TokenEntry): Promise<TokenEntry | undefined> {
     if (entry.expireTime !== null && entry.expireTime <= this.now()) {
-      await this.revokeEntry(entry);
+      // An expired token is refused whether or not its clean-up can be written now (full disk):
+      // a later lookup or tidy() retries the revocation.
+      await this.revokeEntry(entry).catch(() => undefined);
       return undefined;
     }
     return entry;
