@@ -10,6 +10,12 @@ import { type Secret, goJson, headerForMap, padEqualSigns } from './cli-format.j
 import { ApiResponseError, VaultClient } from './cli-http.js';
 
 const MOUNT: FlagSpec = { name: 'mount', type: 'string' };
+const METADATA_FLAGS: FlagSpec[] = [
+  { name: 'max-versions', type: 'int' },
+  { name: 'cas-required', type: 'bool' },
+  { name: 'delete-version-after', type: 'duration' },
+  { name: 'custom-metadata', type: 'map' },
+];
 
 export const KV_FLAGS: Record<string, FlagSpec[]> = {
   put: [...HTTP_FLAGS, MOUNT, { name: 'cas', type: 'int' }],
@@ -21,23 +27,8 @@ export const KV_FLAGS: Record<string, FlagSpec[]> = {
   list: [...HTTP_FLAGS, MOUNT],
   'metadata get': [...HTTP_FLAGS, MOUNT],
   'metadata delete': [...HTTP_FLAGS, MOUNT],
-  'metadata put': [
-    ...HTTP_FLAGS,
-    MOUNT,
-    { name: 'max-versions', type: 'int' },
-    { name: 'cas-required', type: 'bool' },
-    { name: 'delete-version-after', type: 'duration' },
-    { name: 'custom-metadata', type: 'map' },
-  ],
-  'metadata patch': [
-    ...HTTP_FLAGS,
-    MOUNT,
-    { name: 'max-versions', type: 'int' },
-    { name: 'cas-required', type: 'bool' },
-    { name: 'delete-version-after', type: 'duration' },
-    { name: 'custom-metadata', type: 'map' },
-    { name: 'remove-custom-metadata', type: 'strings' },
-  ],
+  'metadata put': [...HTTP_FLAGS, MOUNT, ...METADATA_FLAGS],
+  'metadata patch': [...HTTP_FLAGS, MOUNT, ...METADATA_FLAGS, { name: 'remove-custom-metadata', type: 'strings' }],
 };
 
 /** kvPreflightVersionRequest: the mount path and whether it is KV v2. A 404 means v1. */

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEmulator, type AwsEmulator } from '../emulators/aws-secrets-manager/index.js';
 import { emulatorConnection } from '../support/brief.js';
-import { startDevServer, waitFor, type ApiAnswer, type TestServer } from '../support/dev-server.js';
+import { recordingApi, startDevServer, waitFor, type ApiAnswer, type TestServer } from '../support/dev-server.js';
 
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const KV_CANARY = 'kv-canary-6f1d2c9e';
@@ -14,11 +14,7 @@ let accessor: string;
 const seen: ApiAnswer[] = [];
 
 /** Every response these tests get is kept and scanned for secrets at the end. */
-async function api(method: string, path: string, body?: unknown, opts?: { token?: string | null; headers?: Record<string, string> }): Promise<ApiAnswer> {
-  const r = await s.api(method, path, body, opts);
-  seen.push(r);
-  return r;
-}
+const api = recordingApi(() => s, seen);
 
 const conn = () => emulatorConnection(aws.url);
 const awsName = (secret: string) => `vault/${accessor}/${secret}`;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOW_ALL, startAwsEmulator, type AwsEmulator } from '../emulators/aws-secrets-manager/index.js';
 import { BRIEF_POLICY, emulatorConnection } from '../support/brief.js';
-import { startDevServer, waitFor, type ApiAnswer, type TestServer } from '../support/dev-server.js';
+import { recordingApi, startDevServer, waitFor, type ApiAnswer, type TestServer } from '../support/dev-server.js';
 
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const BRIEF_AKID = 'AKIABRIEFPOLICY00001';
@@ -22,11 +22,8 @@ let aws: AwsEmulator;
 let accessor: string;
 const seen: ApiAnswer[] = [];
 
-async function api(method: string, path: string, body?: unknown, opts?: { token?: string | null; headers?: Record<string, string> }): Promise<ApiAnswer> {
-  const r = await s.api(method, path, body, opts);
-  seen.push(r);
-  return r;
-}
+/** Every response these tests get is kept and scanned for secrets at the end. */
+const api = recordingApi(() => s, seen);
 
 const conn = () => emulatorConnection(aws.url);
 const briefConn = () => ({ ...conn(), access_key_id: BRIEF_AKID, secret_access_key: BRIEF_SECRET });

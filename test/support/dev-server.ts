@@ -58,3 +58,12 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 5000, int
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** An api() that keeps every answer, so a test can scan them all for secrets at the end. */
+export function recordingApi(server: () => TestServer, seen: ApiAnswer[]) {
+  return async (method: string, path: string, body?: unknown, opts?: { token?: string | null; headers?: Record<string, string> }): Promise<ApiAnswer> => {
+    const r = await server().api(method, path, body, opts);
+    seen.push(r);
+    return r;
+  };
+}
